@@ -1,0 +1,34 @@
+//! Errors of the core. Everything a caller can trigger comes back as an [`Error`], never a panic.
+
+/// A failure the caller can trigger with bad input.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("cannot build an index from no vectors: pass an array of shape (n, d) with n >= 1")]
+    Empty,
+    #[error("vectors must have at least one dimension, got d = 0")]
+    ZeroDimension,
+    #[error("expected {expected} values per row, got {received}")]
+    DimensionMismatch { expected: usize, received: usize },
+    #[error("data of {len} values is not a whole number of rows of {dim}")]
+    RaggedData { len: usize, dim: usize },
+    #[error("row {row} holds a non-finite value (NaN or inf) at position {column}{hint}")]
+    NonFinite {
+        row: usize,
+        column: usize,
+        hint: &'static str,
+    },
+    #[error("row {row} has zero norm: the cosine distance is undefined for a zero vector")]
+    ZeroNorm { row: usize },
+    #[error("k must be between 1 and the number of points ({n}), got {k}")]
+    InvalidK { k: usize, n: usize },
+    #[error("{name} must be {requirement}, got {value}")]
+    InvalidParameter {
+        name: &'static str,
+        requirement: &'static str,
+        value: usize,
+    },
+    #[error("could not start {threads} threads: {reason}")]
+    ThreadPool { threads: usize, reason: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,227 @@
+//! The navigable small world graph: a flat, fixed-stride adjacency list and its construction.
+
+use rayon::prelude::*;
+
+use crate::distance::Distance;
+use crate::points::Points;
+use crate::search::{Search, SearchParams};
+use crate::store::Candidate;
+
+/// Marks the unused tail of a node's fixed-size neighbour list.
+pub const INVALID: u32 = u32::MAX;
+
+/// Each batch of the construction inserts at most this fraction of the points already linked.
+const BATCH_DIVISOR: usize = 32;
+
+/// Undirected-in-spirit adjacency: node `i`'s neighbours are the first entries of
+/// `links[i * max_degree..(i + 1) * max_degree]` before the first [`INVALID`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graph {
+    max_degree: usize,
+    links: Vec<u32>,
+}
+
+impl Graph {
+    pub fn new(n: usize, max_degree: usize) -> Self {
+        Self {
+            max_degree,
+            links: vec![INVALID; n * max_degree],
+        }
+    }
+
+    pub fn max_degree(&self) -> usize {
+        self.max_degree
+    }
+
+    /// The neighbours of `id`.
+    #[inline]
+    pub fn neighbors(&self, id: u32) -> &[u32] {
+        let start = id as usize * self.max_degree;
+        let row = &self.links[start..start + self.max_degree];
+        let degree = row.iter().position(|&x| x == INVALID).unwrap_or(row.len());
+        &row[..degree]
+    }
+
+    fn set_neighbors(&mut self, id: u32, neighbors: &[u32]) {
+        debug_assert!(neighbors.len() <= self.max_degree);
+        debug_assert!(!neighbors.contains(&id), "self-loop at {id}");
+        let start = id as usize * self.max_degree;
+        let row = &mut self.links[start..start + self.max_degree];
+        row[..neighbors.len()].copy_from_slice(neighbors);
+        row[neighbors.len()..].fill(INVALID);
+    }
+
+    /// Number of edges (each direction counted once per list it is in).
+    pub fn n_links(&self) -> usize {
+        self.links.iter().filter(|&&x| x != INVALID).count()
+    }
+}
+
+/// Parameters of the construction.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildParams {
+    /// Neighbours linked to a new point (`f` in Malkov et al.; `M` in HNSW).
+    pub n_neighbors: usize,
+    /// Cap on a node's degree; longer lists are pruned by the neighbour-selection rule.
+    pub max_degree: usize,
+    /// Size of the result store of the search that finds a new point's neighbours.
+    pub ef_construction: usize,
+    /// Restarts of that search.
+    pub n_searches: usize,
+    pub seed: u64,
+}
+
+/// Builds the graph over `points` and returns it with the number of distances computed.
+///
+/// Points are inserted in index order, as in Malkov et al.: each is linked in both directions to
+/// neighbours chosen among the nearest points that a restarted greedy search finds in the graph
+/// built so far. To use every core while staying deterministic, points are inserted in batches no
+/// larger than 1/32 of the points already linked: a batch's searches run in parallel against the
+/// graph as it was before the batch, and its links are then added in a fixed order. The graph
+/// depends on the points, the parameters and the seed, not on the number of threads.
+pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -> (Graph, u64) {
+    let n = points.len();
+    let mut graph = Graph::new(n, params.max_degree);
+    let mut n_distances = 0u64;
+    let mut inserted = n.min(1);
+    while inserted < n {
+        let end = n.min(inserted + (inserted / BATCH_DIVISOR).max(1));
+        let search = SearchParams {
+            k: params.n_neighbors,
+            ef: params.ef_construction,
+            n_searches: params.n_searches,
+            seed: 0,
+        };
+        // Each new point searches the graph of the points before the batch.
+        let chosen: Vec<(Vec<Candidate>, u64)> = (inserted..end)
+            .into_par_iter()
+            .map_init(
+                || Search::<D::Scratch>::new(n),
+                |s, p| {
+                    let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    let query = points.row(p as u32);
+                    s.greedy(
+                        query,
+                        points,
+                        &graph,
+                        distance,
+                        inserted,
+                        &SearchParams { seed, ..search },
+                    );
+                    let found = s.nearest().to_vec();
+                    let searched = s.n_distances;
+                    let (kept, pruned) =
+                        select_neighbors(&found, params.n_neighbors, points, distance, s.scratch());
+                    (kept, searched + pruned)
+                },
+            )
+            .collect();
+
+        // Reverse links, grouped by the node that receives them.
+        let mut incoming: Vec<(u32, Candidate)> = Vec::new();
+        for (offset, (kept, cost)) in chosen.iter().enumerate() {
+            let p = (inserted + offset) as u32;
+            let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+            graph.set_neighbors(p, &ids);
+            n_distances += cost;
+            incoming.extend(kept.iter().map(|c| {
+                (
+                    c.id,
+                    Candidate {
+                        distance: c.distance,
+                        id: p,
+                    },
+                )
+            }));
+        }
+        incoming.sort_unstable_by_key(|&(target, c)| (target, c.id));
+        let groups: Vec<&[(u32, Candidate)]> = incoming.chunk_by(|a, b| a.0 == b.0).collect();
+        let updated: Vec<(u32, Vec<u32>, u64)> = groups
+            .into_par_iter()
+            .map_init(D::Scratch::default, |scratch, group| {
+                let target = group[0].0;
+                let (list, cost) = add_links(
+                    &graph,
+                    target,
+                    group.iter().map(|g| g.1),
+                    points,
+                    distance,
+                    params,
+                    scratch,
+                );
+                (target, list, cost)
+            })
+            .collect();
+        for (target, list, cost) in updated {
+            graph.set_neighbors(target, &list);
+            n_distances += cost;
+        }
+        inserted = end;
+    }
+    (graph, n_distances)
+}
+
+/// The neighbour list of `target` with the `new` links added, pruned to the maximum degree.
+fn add_links<D: Distance>(
+    graph: &Graph,
+    target: u32,
+    new: impl Iterator<Item = Candidate>,
+    points: &Points,
+    distance: &D,
+    params: &BuildParams,
+    scratch: &mut D::Scratch,
+) -> (Vec<u32>, u64) {
+    let current = graph.neighbors(target);
+    let new: Vec<Candidate> = new.collect();
+    if current.len() + new.len() <= params.max_degree {
+        let list = current
+            .iter()
+            .copied()
+            .chain(new.iter().map(|c| c.id))
+            .collect();
+        return (list, 0);
+    }
+    let base = points.row(target);
+    let mut pool: Vec<Candidate> = current
+        .iter()
+        .map(|&id| Candidate {
+            distance: distance.eval(base, points.row(id), scratch),
+            id,
+        })
+        .chain(new)
+        .collect();
+    let mut cost = current.len() as u64;
+    pool.sort_unstable();
+    let (kept, pruned) = select_neighbors(&pool, params.max_degree, points, distance, scratch);
+    cost += pruned;
+    (kept.iter().map(|c| c.id).collect(), cost)
+}
+
+/// Chooses up to `m` neighbours of a point among `candidates` (sorted nearest first): a
+/// candidate is kept only if it is closer to the point than to every neighbour kept before it
+/// (the selection heuristic of Malkov & Yashunin, Alg. 4), so that links spread in different
+/// directions and the graph stays navigable. Returns the kept ones and the distances computed.
+fn select_neighbors<D: Distance>(
+    candidates: &[Candidate],
+    m: usize,
+    points: &Points,
+    distance: &D,
+    scratch: &mut D::Scratch,
+) -> (Vec<Candidate>, u64) {
+    let mut kept: Vec<Candidate> = Vec::with_capacity(m);
+    let mut cost = 0u64;
+    for c in candidates {
+        if kept.len() == m {
+            break;
+        }
+        let row = points.row(c.id);
+        let diverse = kept.iter().all(|s| {
+            cost += 1;
+            distance.eval(row, points.row(s.id), scratch) > c.distance
+        });
+        if diverse {
+            kept.push(*c);
+        }
+    }
+    (kept, cost)
+}

@@ -1,0 +1,558 @@
+//! The index: points, their graph and the metric, with batch search in parallel.
+
+use rayon::prelude::*;
+
+use crate::distance::{Cosine, Distance, Dtw, SquaredEuclidean};
+use crate::error::{Error, Result};
+use crate::graph::{self, BuildParams, Graph};
+use crate::points::Points;
+use crate::search::{Search, SearchParams};
+
+/// The dissimilarity an index ranks by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Euclidean,
+    /// `1 - cos`: vectors are normalised once, then ranked by Euclidean distance.
+    Cosine,
+    /// Dynamic Time Warping with a Sakoe-Chiba band of this radius, in points.
+    Dtw {
+        sakoe_chiba_radius: usize,
+    },
+}
+
+impl Metric {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::Euclidean => "euclidean",
+            Metric::Cosine => "cosine",
+            Metric::Dtw { .. } => "dtw",
+        }
+    }
+
+    /// Whether rows may end in NaN padding: only DTW compares series of unequal length.
+    fn allows_padding(&self) -> bool {
+        matches!(self, Metric::Dtw { .. })
+    }
+}
+
+/// How to build an index.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexOptions {
+    pub metric: Metric,
+    /// Neighbours linked to each inserted point.
+    pub n_neighbors: usize,
+    /// Cap on a node's degree (at least `n_neighbors`).
+    pub max_degree: usize,
+    /// Result-store size of the searches that find a new point's neighbours.
+    pub ef_construction: usize,
+    /// Restarts of those searches.
+    pub n_searches: usize,
+    /// Seed of the construction and of the searches' entry points.
+    pub seed: u64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self {
+            metric: Metric::Euclidean,
+            n_neighbors: 16,
+            max_degree: 32,
+            ef_construction: 100,
+            n_searches: 2,
+            seed: 0,
+        }
+    }
+}
+
+/// How to search.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryOptions {
+    pub k: usize,
+    /// Result-store size of the graph search (at least `k` is used).
+    pub ef: usize,
+    /// Restarts from random entry points.
+    pub n_searches: usize,
+    /// Brute force over every point instead of the graph.
+    pub exact: bool,
+}
+
+/// Answers to a batch of queries, row-major `(n_queries, k)`; ids are `-1` and distances `inf`
+/// where fewer than `k` points exist.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Neighbors {
+    pub k: usize,
+    pub ids: Vec<i64>,
+    pub distances: Vec<f32>,
+    /// Distances computed for each query.
+    pub n_distance_computations: Vec<u64>,
+}
+
+/// A navigable small world graph over a set of points.
+#[derive(Debug, Clone)]
+pub struct Index {
+    points: Points,
+    graph: Graph,
+    options: IndexOptions,
+    build_distance_computations: u64,
+}
+
+impl Index {
+    /// Builds an index over `data`, rows of `dim` values, with the current rayon thread pool.
+    pub fn build(data: Vec<f32>, dim: usize, options: IndexOptions) -> Result<Self> {
+        check_options(&options)?;
+        let mut points = Points::new(data, dim, options.metric.allows_padding())?;
+        if points.is_empty() {
+            return Err(Error::Empty);
+        }
+        if points.len() >= u32::MAX as usize {
+            return Err(Error::InvalidParameter {
+                name: "the number of points",
+                requirement: "below 2^32 - 1",
+                value: points.len(),
+            });
+        }
+        if options.metric == Metric::Cosine {
+            points.normalize()?;
+        }
+        let params = BuildParams {
+            n_neighbors: options.n_neighbors,
+            max_degree: options.max_degree,
+            ef_construction: options.ef_construction,
+            n_searches: options.n_searches,
+            seed: options.seed,
+        };
+        let (graph, build_distance_computations) = match options.metric {
+            Metric::Euclidean => graph::build(&points, &SquaredEuclidean, &params),
+            Metric::Cosine => graph::build(&points, &Cosine, &params),
+            Metric::Dtw { sakoe_chiba_radius } => {
+                graph::build(&points, &Dtw { sakoe_chiba_radius }, &params)
+            }
+        };
+        Ok(Self {
+            points,
+            graph,
+            options,
+            build_distance_computations,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.points.dim()
+    }
+
+    pub fn options(&self) -> &IndexOptions {
+        &self.options
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Distances computed while building.
+    pub fn build_distance_computations(&self) -> u64 {
+        self.build_distance_computations
+    }
+
+    /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
+    /// thread pool; answers keep the order of the queries.
+    pub fn search(&self, queries: Vec<f32>, query: &QueryOptions) -> Result<Neighbors> {
+        if query.k == 0 || query.k > self.len() {
+            return Err(Error::InvalidK {
+                k: query.k,
+                n: self.len(),
+            });
+        }
+        if query.n_searches == 0 {
+            return Err(Error::InvalidParameter {
+                name: "n_searches",
+                requirement: "at least 1",
+                value: 0,
+            });
+        }
+        if queries.len() % self.dim() != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: queries.len(),
+            });
+        }
+        let mut queries = Points::new(queries, self.dim(), self.options.metric.allows_padding())?;
+        match self.options.metric {
+            Metric::Euclidean => self.search_with(&queries, &SquaredEuclidean, query),
+            Metric::Cosine => {
+                queries.normalize()?;
+                self.search_with(&queries, &Cosine, query)
+            }
+            Metric::Dtw { sakoe_chiba_radius } => {
+                self.search_with(&queries, &Dtw { sakoe_chiba_radius }, query)
+            }
+        }
+    }
+
+    /// Monomorphised search loop: the metric is dispatched once per batch, not per distance.
+    fn search_with<D: Distance>(
+        &self,
+        queries: &Points,
+        distance: &D,
+        query: &QueryOptions,
+    ) -> Result<Neighbors> {
+        let k = query.k;
+        let params = SearchParams {
+            k,
+            ef: query.ef,
+            n_searches: query.n_searches,
+            seed: self.options.seed,
+        };
+        let n = self.len();
+        let answers: Vec<(Vec<(i64, f32)>, u64)> = (0..queries.len() as u32)
+            .into_par_iter()
+            .map_init(
+                || Search::<D::Scratch>::new(n),
+                |s, q| {
+                    let row = queries.row(q);
+                    if query.exact {
+                        s.exact(row, &self.points, distance, k);
+                    } else {
+                        s.greedy(row, &self.points, &self.graph, distance, n, &params);
+                    }
+                    let found = s.nearest().iter().take(k);
+                    let pairs = found
+                        .map(|c| (i64::from(c.id), distance.finish(c.distance)))
+                        .collect();
+                    (pairs, s.n_distances)
+                },
+            )
+            .collect();
+        let mut out = Neighbors {
+            k,
+            ids: Vec::with_capacity(answers.len() * k),
+            distances: Vec::with_capacity(answers.len() * k),
+            n_distance_computations: Vec::with_capacity(answers.len()),
+        };
+        for (pairs, cost) in answers {
+            let missing = k - pairs.len();
+            for (id, d) in pairs {
+                out.ids.push(id);
+                out.distances.push(d);
+            }
+            out.ids.extend(std::iter::repeat_n(-1, missing));
+            out.distances
+                .extend(std::iter::repeat_n(f32::INFINITY, missing));
+            out.n_distance_computations.push(cost);
+        }
+        Ok(out)
+    }
+}
+
+/// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool (one thread per core) when
+/// `n_threads` is 0.
+pub fn with_threads<R: Send>(n_threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    if n_threads == 0 {
+        return Ok(f());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| Error::ThreadPool {
+            threads: n_threads,
+            reason: e.to_string(),
+        })?;
+    Ok(pool.install(f))
+}
+
+fn check_options(o: &IndexOptions) -> Result<()> {
+    let at_least_one = |name, value: usize| {
+        if value == 0 {
+            Err(Error::InvalidParameter {
+                name,
+                requirement: "at least 1",
+                value,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    at_least_one("n_neighbors", o.n_neighbors)?;
+    at_least_one("ef_construction", o.ef_construction)?;
+    at_least_one("n_searches", o.n_searches)?;
+    if o.max_degree < o.n_neighbors {
+        return Err(Error::InvalidParameter {
+            name: "max_degree",
+            requirement: "at least n_neighbors",
+            value: o.max_degree,
+        });
+    }
+    if o.max_degree > 4096 {
+        return Err(Error::InvalidParameter {
+            name: "max_degree",
+            requirement: "at most 4096",
+            value: o.max_degree,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64Mcg;
+
+    fn gaussian_like(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        // A sum of uniforms is close enough to Gaussian for clustered-free test data.
+        (0..n * dim)
+            .map(|_| (0..4).map(|_| rng.random::<f32>() - 0.5).sum())
+            .collect()
+    }
+
+    fn options(metric: Metric) -> IndexOptions {
+        IndexOptions {
+            metric,
+            ..IndexOptions::default()
+        }
+    }
+
+    fn query(k: usize, exact: bool) -> QueryOptions {
+        QueryOptions {
+            k,
+            ef: 64,
+            n_searches: 4,
+            exact,
+        }
+    }
+
+    fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        with_threads(threads, f).unwrap()
+    }
+
+    fn recall(found: &[i64], truth: &[i64], k: usize) -> f64 {
+        let hits: usize = found
+            .chunks(k)
+            .zip(truth.chunks(k))
+            .map(|(f, t)| f.iter().filter(|id| t.contains(id)).count())
+            .sum();
+        hits as f64 / truth.len() as f64
+    }
+
+    #[test]
+    fn graph_search_recall_against_exact() {
+        for (seed, metric) in [
+            (11, Metric::Euclidean),
+            (12, Metric::Cosine),
+            (
+                13,
+                Metric::Dtw {
+                    sakoe_chiba_radius: 3,
+                },
+            ),
+        ] {
+            let (n, dim, k) = (3000, 24, 10);
+            let index = Index::build(gaussian_like(n, dim, seed), dim, options(metric)).unwrap();
+            let queries = gaussian_like(200, dim, seed + 100);
+            let approx = index.search(queries.clone(), &query(k, false)).unwrap();
+            let exact = index.search(queries, &query(k, true)).unwrap();
+            let r = recall(&approx.ids, &exact.ids, k);
+            let cost: u64 = approx.n_distance_computations.iter().sum();
+            println!(
+                "seed {seed} {metric:?}: recall@{k} {r:.3}, {} distances per query",
+                cost / 200
+            );
+            assert!(r >= 0.95, "seed {seed} {metric:?}: recall {r}");
+            assert!(exact.n_distance_computations.iter().all(|&c| c == n as u64));
+            assert!(
+                cost < 200 * n as u64 / 2,
+                "graph search should cost well under brute force"
+            );
+        }
+    }
+
+    #[test]
+    fn exact_search_matches_a_plain_sort() {
+        let (n, dim, k) = (500, 8, 7);
+        let data = gaussian_like(n, dim, 5);
+        let index = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
+        let q = gaussian_like(1, dim, 6);
+        let got = index.search(q.clone(), &query(k, true)).unwrap();
+        let mut all: Vec<(f32, i64)> = data
+            .chunks(dim)
+            .enumerate()
+            .map(|(i, row)| (crate::distance::squared_euclidean(row, &q).sqrt(), i as i64))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let want: Vec<i64> = all[..k].iter().map(|x| x.1).collect();
+        assert_eq!(got.ids, want);
+        for (d, w) in got.distances.iter().zip(&all[..k]) {
+            assert!((d - w.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn the_graph_does_not_depend_on_the_number_of_threads() {
+        let (n, dim) = (2000, 10);
+        let data = gaussian_like(n, dim, 21);
+        let one = in_pool(1, || {
+            Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+        });
+        let two = in_pool(2, || {
+            Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+        });
+        let again = in_pool(1, || {
+            Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+        });
+        assert!(one.graph == two.graph);
+        assert!(one.graph == again.graph);
+        let queries = gaussian_like(50, dim, 22);
+        let a = in_pool(1, || one.search(queries.clone(), &query(5, false)).unwrap());
+        let b = in_pool(2, || two.search(queries.clone(), &query(5, false)).unwrap());
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_seed_changes_the_graph() {
+        // A narrow construction search, so that where it enters matters.
+        let narrow = IndexOptions {
+            ef_construction: 4,
+            n_searches: 1,
+            ..options(Metric::Euclidean)
+        };
+        let data = gaussian_like(500, 6, 3);
+        let a = Index::build(data.clone(), 6, narrow).unwrap();
+        let b = Index::build(data, 6, IndexOptions { seed: 9, ..narrow }).unwrap();
+        assert!(a.graph != b.graph);
+    }
+
+    #[test]
+    fn degrees_stay_within_bounds_and_there_are_no_self_loops() {
+        let index = Index::build(gaussian_like(1500, 5, 8), 5, options(Metric::Euclidean)).unwrap();
+        for id in 0..index.len() as u32 {
+            let nb = index.graph.neighbors(id);
+            assert!(
+                !nb.is_empty() && nb.len() <= index.options.max_degree,
+                "node {id}"
+            );
+            assert!(!nb.contains(&id));
+            let mut unique = nb.to_vec();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), nb.len(), "node {id} links a neighbour twice");
+        }
+    }
+
+    #[test]
+    fn ties_are_all_returned_ordered_by_id() {
+        // Eight copies of one point and two others: every copy is at distance 0 from the query.
+        let mut data = [1.0f32, 1.0].repeat(8);
+        data.extend([5.0, 5.0, -3.0, 2.0]);
+        let index = Index::build(data, 2, options(Metric::Euclidean)).unwrap();
+        for exact in [true, false] {
+            let got = index.search(vec![1.0, 1.0], &query(8, exact)).unwrap();
+            assert_eq!(got.ids, (0..8).collect::<Vec<i64>>(), "exact = {exact}");
+            assert!(got.distances.iter().all(|&d| d == 0.0));
+        }
+    }
+
+    #[test]
+    fn k_equal_to_the_number_of_points_returns_every_point() {
+        let (n, dim) = (300, 4);
+        let index =
+            Index::build(gaussian_like(n, dim, 1), dim, options(Metric::Euclidean)).unwrap();
+        let got = index
+            .search(gaussian_like(3, dim, 2), &query(n, false))
+            .unwrap();
+        for row in got.ids.chunks(n) {
+            let mut ids = row.to_vec();
+            ids.sort_unstable();
+            assert_eq!(ids, (0..n as i64).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_one_point_index_answers_with_that_point() {
+        let index = Index::build(vec![3.0, 4.0], 2, options(Metric::Euclidean)).unwrap();
+        for exact in [true, false] {
+            let got = index.search(vec![0.0, 0.0], &query(1, exact)).unwrap();
+            assert_eq!(got.ids, [0]);
+            assert_eq!(got.distances, [5.0]);
+            assert_eq!(got.n_distance_computations, [1]);
+        }
+    }
+
+    #[test]
+    fn variable_length_series_are_compared_at_their_true_lengths() {
+        let nan = f32::NAN;
+        let data = vec![0., 1., 2., 3., 0., 1., 2., nan, 5., 5., nan, nan];
+        let index = Index::build(
+            data,
+            4,
+            options(Metric::Dtw {
+                sakoe_chiba_radius: usize::MAX,
+            }),
+        )
+        .unwrap();
+        let got = index
+            .search(vec![0., 1., 2., nan], &query(3, true))
+            .unwrap();
+        assert_eq!(got.ids, [1, 0, 2]);
+        assert_eq!(got.distances[0], 0.0);
+        // DTW over the full window matches [0, 1, 2] to [0, 1, 2, 3] at cost (3 - 2)^2.
+        assert_eq!(got.distances[1], 1.0);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let o = options(Metric::Euclidean);
+        assert_eq!(Index::build(vec![], 3, o).unwrap_err(), Error::Empty);
+        assert_eq!(
+            Index::build(vec![1.0], 0, o).unwrap_err(),
+            Error::ZeroDimension
+        );
+        assert!(matches!(
+            Index::build(vec![f32::NAN, 1.0], 2, o),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            Index::build(
+                vec![1.0; 4],
+                2,
+                IndexOptions {
+                    max_degree: 4,
+                    n_neighbors: 8,
+                    ..o
+                }
+            ),
+            Err(Error::InvalidParameter {
+                name: "max_degree",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Index::build(vec![0.0; 4], 2, options(Metric::Cosine)),
+            Err(Error::ZeroNorm { row: 0 })
+        ));
+        let index = Index::build(vec![1.0, 2.0, 3.0, 4.0], 2, o).unwrap();
+        assert_eq!(
+            index.search(vec![1.0, 2.0], &query(3, false)).unwrap_err(),
+            Error::InvalidK { k: 3, n: 2 }
+        );
+        assert_eq!(
+            index.search(vec![1.0, 2.0], &query(0, true)).unwrap_err(),
+            Error::InvalidK { k: 0, n: 2 }
+        );
+        assert!(matches!(
+            index.search(vec![1.0, 2.0, 3.0], &query(1, false)),
+            Err(Error::DimensionMismatch { .. })
+        ));
+        assert!(matches!(
+            index.search(vec![f32::INFINITY, 2.0], &query(1, false)),
+            Err(Error::NonFinite { .. })
+        ));
+    }
+}

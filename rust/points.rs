@@ -1,0 +1,188 @@
+//! The points of an index (or a batch of queries): rows of one contiguous `Vec<f32>`.
+
+use crate::error::{Error, Result};
+
+/// `n` rows of `dim` values in one contiguous buffer.
+///
+/// Time series of unequal length arrive padded to a common width with trailing NaN (the UCR
+/// archive's layout): such a row keeps its padding in the buffer and [`Points::row`] returns only
+/// its observed prefix, so DTW compares series at their true lengths.
+#[derive(Debug, Clone)]
+pub struct Points {
+    data: Vec<f32>,
+    dim: usize,
+    /// True length of each row, present only when some row is shorter than `dim`.
+    lengths: Option<Vec<u32>>,
+}
+
+impl Points {
+    /// Checks and takes `data` as rows of `dim` values.
+    ///
+    /// Every value must be finite, except that with `trailing_nan_padding` a row may end in NaN
+    /// padding after at least one observed value.
+    pub fn new(data: Vec<f32>, dim: usize, trailing_nan_padding: bool) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::ZeroDimension);
+        }
+        if data.len() % dim != 0 {
+            return Err(Error::RaggedData {
+                len: data.len(),
+                dim,
+            });
+        }
+        let mut lengths = Vec::new();
+        let mut padded = false;
+        for (row, values) in data.chunks_exact(dim).enumerate() {
+            let len = if trailing_nan_padding {
+                values
+                    .iter()
+                    .rposition(|v| !v.is_nan())
+                    .map_or(0, |last| last + 1)
+            } else {
+                dim
+            };
+            if let Some(column) = values[..len].iter().position(|v| !v.is_finite()) {
+                let hint = if trailing_nan_padding {
+                    " (only trailing NaN padding is allowed)"
+                } else {
+                    ""
+                };
+                return Err(Error::NonFinite { row, column, hint });
+            }
+            if len == 0 {
+                return Err(Error::NonFinite {
+                    row,
+                    column: 0,
+                    hint: " (the whole row is NaN padding)",
+                });
+            }
+            padded |= len < dim;
+            lengths.push(len as u32);
+        }
+        Ok(Self {
+            data,
+            dim,
+            lengths: padded.then_some(lengths),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Whether some row is shorter than `dim` (variable-length series).
+    pub fn has_padding(&self) -> bool {
+        self.lengths.is_some()
+    }
+
+    /// The observed values of row `id`.
+    #[inline]
+    pub fn row(&self, id: u32) -> &[f32] {
+        let start = id as usize * self.dim;
+        let len = self
+            .lengths
+            .as_ref()
+            .map_or(self.dim, |l| l[id as usize] as usize);
+        &self.data[start..start + len]
+    }
+
+    /// Scales every row to unit Euclidean norm, for the cosine distance.
+    pub fn normalize(&mut self) -> Result<()> {
+        for (row, values) in self.data.chunks_exact_mut(self.dim).enumerate() {
+            let norm = values
+                .iter()
+                .map(|v| f64::from(*v).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if norm == 0.0 || !norm.is_finite() {
+                return Err(Error::ZeroNorm { row });
+            }
+            for v in values {
+                *v = (f64::from(*v) / norm) as f32;
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole buffer, padding included.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_nan_padding_gives_true_lengths() {
+        let nan = f32::NAN;
+        let p = Points::new(vec![1., 2., 3., 4., nan, nan], 3, true).unwrap();
+        assert!(p.has_padding());
+        assert_eq!(p.row(0), &[1., 2., 3.]);
+        assert_eq!(p.row(1), &[4.]);
+    }
+
+    #[test]
+    fn rejects_nan_inside_a_row_and_inf_anywhere() {
+        let nan = f32::NAN;
+        let err = Points::new(vec![1., nan, 3.], 3, true).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                row: 0,
+                column: 1,
+                ..
+            }
+        ));
+        let err = Points::new(vec![1., 2., f32::INFINITY], 3, true).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                row: 0,
+                column: 2,
+                ..
+            }
+        ));
+        let err = Points::new(vec![1., 2., nan], 3, false).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                row: 0,
+                column: 2,
+                ..
+            }
+        ));
+        assert!(Points::new(vec![nan, nan], 2, true).is_err());
+    }
+
+    #[test]
+    fn rejects_ragged_data_and_zero_dimension() {
+        assert_eq!(
+            Points::new(vec![1., 2., 3.], 2, false).unwrap_err(),
+            Error::RaggedData { len: 3, dim: 2 }
+        );
+        assert_eq!(
+            Points::new(vec![], 0, false).unwrap_err(),
+            Error::ZeroDimension
+        );
+    }
+
+    #[test]
+    fn normalize_gives_unit_rows_and_rejects_zero_rows() {
+        let mut p = Points::new(vec![3., 4., 0., 2.], 2, false).unwrap();
+        p.normalize().unwrap();
+        assert_eq!(p.row(0), &[0.6, 0.8]);
+        assert_eq!(p.row(1), &[0., 1.]);
+        let mut z = Points::new(vec![1., 1., 0., 0.], 2, false).unwrap();
+        assert_eq!(z.normalize().unwrap_err(), Error::ZeroNorm { row: 1 });
+    }
+}

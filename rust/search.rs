@@ -1,0 +1,170 @@
+//! The restarted greedy k-NN search of Malkov et al. (2014), and exact search.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use crate::distance::Distance;
+use crate::graph::Graph;
+use crate::points::Points;
+use crate::store::{Candidate, TopK};
+use crate::visited::Visited;
+
+/// Random draws of an entry point before falling back to a scan for an unvisited one.
+const ENTRY_DRAWS: usize = 32;
+
+/// What a graph search may do: how many results, how wide a beam, how many restarts.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchParams {
+    /// Number of nearest points wanted.
+    pub k: usize,
+    /// Size of the result store (the beam); at least `k` is used.
+    pub ef: usize,
+    /// Restarts from random entry points (`m` in the paper). More are made while fewer than `k`
+    /// points have been found.
+    pub n_searches: usize,
+    /// Seed of the entry points: a query's answer depends on the index, the query and this.
+    pub seed: u64,
+}
+
+/// Scratch state of one search, reused across queries by one thread (`Search` of
+/// instant-distance): nothing is allocated per query once the buffers have grown.
+#[derive(Debug)]
+pub struct Search<S> {
+    /// Points visited so far, shared by all restarts of a query (`v` in the paper).
+    visited: Visited,
+    /// Points to expand, nearest first (`C` in the paper).
+    candidates: BinaryHeap<Reverse<Candidate>>,
+    /// The nearest points found so far (`W` in the paper).
+    nearest: TopK,
+    /// Buffers of the distance (DTW rows).
+    scratch: S,
+    /// Distance computations made by the last search.
+    pub n_distances: u64,
+}
+
+impl<S: Default> Search<S> {
+    pub fn new(n: usize) -> Self {
+        Self {
+            visited: Visited::new(n),
+            candidates: BinaryHeap::new(),
+            nearest: TopK::default(),
+            scratch: S::default(),
+            n_distances: 0,
+        }
+    }
+
+    /// The nearest points found by the last search, nearest first, at most `max(k, ef)`.
+    pub fn nearest(&self) -> &[Candidate] {
+        self.nearest.as_slice()
+    }
+
+    /// Scratch of the distance, for callers that compute more distances between searches.
+    pub fn scratch(&mut self) -> &mut S {
+        &mut self.scratch
+    }
+
+    /// Restarted greedy search for the nearest points to `query` among the first `limit` points
+    /// (the graph links only those while it is being built).
+    ///
+    /// Each restart starts from a random unvisited entry point and repeatedly expands the nearest
+    /// unexpanded candidate; it stops when that candidate is farther than the farthest of the
+    /// `max(k, ef)` results kept so far. All restarts share the visited set and the results, so a
+    /// restart that lands in an explored region ends after a few distance computations.
+    pub fn greedy<D: Distance<Scratch = S>>(
+        &mut self,
+        query: &[f32],
+        points: &Points,
+        graph: &Graph,
+        distance: &D,
+        limit: usize,
+        params: &SearchParams,
+    ) {
+        self.visited.clear(points.len());
+        self.nearest.reset(params.ef.max(params.k));
+        self.n_distances = 0;
+        let wanted = params.k.min(limit);
+        let mut rng = Pcg64Mcg::seed_from_u64(params.seed);
+        let mut restarts = 0;
+        while restarts < params.n_searches || self.nearest.len() < wanted {
+            let Some(entry) = self.pick_entry(&mut rng, limit) else {
+                break;
+            };
+            restarts += 1;
+            self.visited.insert(entry);
+            let first = self.eval(query, points, distance, entry);
+            self.nearest.insert(first);
+            self.candidates.clear();
+            self.candidates.push(Reverse(first));
+            while let Some(Reverse(current)) = self.candidates.pop() {
+                if self
+                    .nearest
+                    .bound()
+                    .is_some_and(|worst| current.distance > worst.distance)
+                {
+                    break;
+                }
+                for neighbor in graph.neighbors(current.id) {
+                    if !self.visited.insert(*neighbor) {
+                        continue;
+                    }
+                    let c = self.eval(query, points, distance, *neighbor);
+                    if self.nearest.insert(c) {
+                        self.candidates.push(Reverse(c));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Exact search: the distance to every point.
+    pub fn exact<D: Distance<Scratch = S>>(
+        &mut self,
+        query: &[f32],
+        points: &Points,
+        distance: &D,
+        k: usize,
+    ) {
+        self.nearest.reset(k);
+        self.n_distances = 0;
+        for id in 0..points.len() as u32 {
+            let c = self.eval(query, points, distance, id);
+            self.nearest.insert(c);
+        }
+    }
+
+    #[inline]
+    fn eval<D: Distance<Scratch = S>>(
+        &mut self,
+        query: &[f32],
+        points: &Points,
+        distance: &D,
+        id: u32,
+    ) -> Candidate {
+        self.n_distances += 1;
+        Candidate {
+            distance: distance.eval(query, points.row(id), &mut self.scratch),
+            id,
+        }
+    }
+
+    /// A random unvisited point among the first `limit`, or `None` once all are visited.
+    fn pick_entry(&self, rng: &mut Pcg64Mcg, limit: usize) -> Option<u32> {
+        if self.visited.len() >= limit {
+            return None;
+        }
+        for _ in 0..ENTRY_DRAWS {
+            let id = rng.random_range(0..limit) as u32;
+            if !self.visited.contains(id) {
+                return Some(id);
+            }
+        }
+        // Most points are visited: scan from a random start for the next unvisited one.
+        let start = rng.random_range(0..limit) as u32;
+        (start..limit as u32)
+            .chain(0..start)
+            .find(|&id| !self.visited.contains(id))
+    }
+}
