@@ -16,6 +16,23 @@ pub struct DtwScratch {
 /// always exists and the distance is symmetric. Cells accumulate in `f64`, like tslearn and
 /// dtaidistance, so long series do not drift.
 pub fn dtw_squared(x: &[f32], y: &[f32], radius: usize, scratch: &mut DtwScratch) -> f64 {
+    dtw_squared_within(x, y, radius, f64::INFINITY, None, scratch)
+}
+
+/// [`dtw_squared`], abandoned as soon as the result is certain to exceed `bound`: then the
+/// return value is some number above `bound`, not the distance.
+///
+/// `tail[j]`, when given, must be a lower bound of what columns `j..` add to any warping path
+/// (the suffix sums of LB_Keogh's terms for `y`, as in the UCR Suite); it lets rows abandon
+/// earlier than on their own minimum.
+pub fn dtw_squared_within(
+    x: &[f32],
+    y: &[f32],
+    radius: usize,
+    bound: f64,
+    tail: Option<&[f64]>,
+    scratch: &mut DtwScratch,
+) -> f64 {
     let (n, m) = (x.len(), y.len());
     if n == 0 || m == 0 {
         return if n == m { 0.0 } else { f64::INFINITY };
@@ -40,14 +57,132 @@ pub fn dtw_squared(x: &[f32], y: &[f32], radius: usize, scratch: &mut DtwScratch
         // The cell left of the band must read as unreachable; cells right of it were never written
         // since the rows were reset, because the band only moves right.
         cur[lo] = f64::INFINITY;
-        for j in lo..=hi {
-            let d = xi - f64::from(y[j]);
-            let best = prev[j].min(prev[j + 1]).min(cur[j]);
-            cur[j + 1] = d * d + best;
+        let (up, left) = (&prev[lo..=hi + 1], &mut cur[lo..=hi + 1]);
+        let mut row_min = f64::INFINITY;
+        let mut last = left[0];
+        for (t, &yj) in y[lo..=hi].iter().enumerate() {
+            let d = xi - f64::from(yj);
+            let v = d * d + min(min(up[t], up[t + 1]), last);
+            left[t + 1] = v;
+            last = v;
+            row_min = min(row_min, v);
+        }
+        // Every path crosses this row, then still has to reach every column after the band.
+        let rest = tail.and_then(|t| t.get(hi + 1)).copied().unwrap_or(0.0);
+        if row_min + rest > bound {
+            return row_min + rest;
         }
         std::mem::swap(prev, cur);
     }
     prev[m]
+}
+
+/// `a.min(b)` without the NaN handling of `f64::min`, which costs instructions in the inner loop;
+/// cells are never NaN.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The upper and lower envelope of a series for a Sakoe-Chiba radius (Keogh, 2002):
+/// `upper[i] = max(s[i - r..=i + r])`, `lower[i] = min(s[i - r..=i + r])`, found in linear time
+/// with Lemire's (2006) monotone queues.
+pub fn envelope(s: &[f32], radius: usize, upper: &mut Vec<f32>, lower: &mut Vec<f32>) {
+    let n = s.len();
+    upper.clear();
+    lower.clear();
+    let r = radius.min(n);
+    let mut maxq = std::collections::VecDeque::with_capacity(2 * r + 2);
+    let mut minq = std::collections::VecDeque::with_capacity(2 * r + 2);
+    // Window of output i is s[i - r ..= i + r]: push index j = i + r, then read the fronts.
+    for j in 0..n + r {
+        if j < n {
+            while maxq.back().is_some_and(|&b: &usize| s[b] <= s[j]) {
+                maxq.pop_back();
+            }
+            maxq.push_back(j);
+            while minq.back().is_some_and(|&b: &usize| s[b] >= s[j]) {
+                minq.pop_back();
+            }
+            minq.push_back(j);
+        }
+        if j >= r {
+            let i = j - r;
+            while maxq.front().is_some_and(|&f| f + r < i) {
+                maxq.pop_front();
+            }
+            while minq.front().is_some_and(|&f| f + r < i) {
+                minq.pop_front();
+            }
+            upper.push(s[maxq[0]]);
+            lower.push(s[minq[0]]);
+        }
+    }
+}
+
+/// LB_Kim's first-and-last bound (Kim et al., 2001, as pruned to O(1) in the UCR Suite): every
+/// warping path matches the first points with each other, and the last with each other.
+pub fn lb_kim(x: &[f32], y: &[f32]) -> f64 {
+    let (Some(&xf), Some(&yf), Some(&xl), Some(&yl)) = (x.first(), y.first(), x.last(), y.last())
+    else {
+        return 0.0;
+    };
+    let first = (f64::from(xf) - f64::from(yf)).powi(2);
+    if x.len() == 1 || y.len() == 1 {
+        // The first and last cells may coincide; count the larger one only.
+        return first.max((f64::from(xl) - f64::from(yl)).powi(2));
+    }
+    first + (f64::from(xl) - f64::from(yl)).powi(2)
+}
+
+/// LB_Keogh of series `c` against the envelope of another series of the same length: the squared
+/// distance of each point of `c` to the envelope, summed. Stops once the sum exceeds `bound`.
+/// With `terms`, stores each point's term there (all of them unless it stopped), for
+/// [`suffix_sums`].
+pub fn lb_keogh(
+    c: &[f32],
+    upper: &[f32],
+    lower: &[f32],
+    bound: f64,
+    mut terms: Option<&mut Vec<f64>>,
+) -> f64 {
+    debug_assert!(c.len() == upper.len() && c.len() == lower.len());
+    if let Some(t) = terms.as_deref_mut() {
+        t.clear();
+    }
+    let mut sum = 0.0;
+    for ((&v, &u), &l) in c.iter().zip(upper).zip(lower) {
+        let d = if v > u {
+            f64::from(v) - f64::from(u)
+        } else if v < l {
+            f64::from(l) - f64::from(v)
+        } else {
+            0.0
+        };
+        sum += d * d;
+        if let Some(t) = terms.as_deref_mut() {
+            t.push(d * d);
+        }
+        if sum > bound {
+            return sum;
+        }
+    }
+    sum
+}
+
+/// Turns per-point terms into suffix sums in place, with one extra 0 at the end:
+/// `terms[j] = sum(terms[j..])`.
+pub fn suffix_sums(terms: &mut Vec<f64>) {
+    let mut acc = 0.0;
+    for t in terms.iter_mut().rev() {
+        acc += *t;
+        *t = acc;
+    }
+    terms.push(0.0);
 }
 
 #[cfg(test)]
@@ -150,6 +285,71 @@ mod tests {
             assert!(d <= last + 1e-9, "radius {radius}");
             last = d;
         }
+    }
+
+    fn naive_envelope(s: &[f32], r: usize) -> (Vec<f32>, Vec<f32>) {
+        let n = s.len();
+        let window = |i: usize| &s[i.saturating_sub(r)..(i + r + 1).min(n)];
+        let upper = (0..n)
+            .map(|i| window(i).iter().copied().fold(f32::MIN, f32::max))
+            .collect();
+        let lower = (0..n)
+            .map(|i| window(i).iter().copied().fold(f32::MAX, f32::min))
+            .collect();
+        (upper, lower)
+    }
+
+    #[test]
+    fn envelope_matches_the_naive_window() {
+        let s = series(57, 0.4);
+        let (mut u, mut l) = (Vec::new(), Vec::new());
+        for r in [0, 1, 2, 5, 56, 57, 1000] {
+            envelope(&s, r, &mut u, &mut l);
+            assert_eq!((u.clone(), l.clone()), naive_envelope(&s, r), "radius {r}");
+        }
+    }
+
+    #[test]
+    fn lower_bounds_never_exceed_dtw() {
+        let mut s = DtwScratch::default();
+        let (mut u, mut l, mut terms) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in 0..40 {
+            let (a, b) = (
+                series(64, seed as f32 * 0.7),
+                series(64, seed as f32 * 1.9 + 0.3),
+            );
+            for r in [0, 1, 3, 10, 64] {
+                let d = dtw_squared(&a, &b, r, &mut s);
+                envelope(&a, r, &mut u, &mut l);
+                let keogh = lb_keogh(&b, &u, &l, f64::INFINITY, Some(&mut terms));
+                assert!(
+                    lb_kim(&a, &b) <= d + 1e-9 && keogh <= d + 1e-9,
+                    "seed {seed} r {r}"
+                );
+                // The suffix sums of the terms bound what the remaining columns add.
+                suffix_sums(&mut terms);
+                let pruned = dtw_squared_within(&a, &b, r, d, Some(&terms), &mut s);
+                assert!(
+                    (pruned - d).abs() < 1e-9,
+                    "abandoned at its own distance, seed {seed} r {r}"
+                );
+                assert!(dtw_squared_within(&a, &b, r, d * 0.99, Some(&terms), &mut s) > d * 0.99);
+            }
+        }
+    }
+
+    #[test]
+    fn lb_kim_handles_single_points() {
+        assert_eq!(lb_kim(&[1.0], &[3.0, 0.0, 2.0]), 4.0);
+        assert_eq!(
+            dtw_squared(
+                &[1.0],
+                &[3.0, 0.0, 2.0],
+                usize::MAX,
+                &mut DtwScratch::default()
+            ),
+            6.0
+        );
     }
 
     #[test]

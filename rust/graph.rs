@@ -109,7 +109,7 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
                         &SearchParams { seed, ..search },
                     );
                     let found = s.nearest().to_vec();
-                    let searched = s.n_distances;
+                    let searched = s.cost.distances;
                     let (kept, pruned) =
                         select_neighbors(&found, params.n_neighbors, points, distance, s.scratch());
                     (kept, searched + pruned)

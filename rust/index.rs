@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::distance::{Cosine, Distance, Dtw, SquaredEuclidean};
+use crate::distance::{Cosine, Cost, Distance, Dtw, Envelopes, SquaredEuclidean};
 use crate::error::{Error, Result};
 use crate::graph::{self, BuildParams, Graph};
 use crate::points::Points;
@@ -83,14 +83,18 @@ pub struct Neighbors {
     pub k: usize,
     pub ids: Vec<i64>,
     pub distances: Vec<f32>,
-    /// Distances computed for each query.
+    /// Distances computed for each query (DTW computations started, some abandoned early).
     pub n_distance_computations: Vec<u64>,
+    /// Lower bounds (LB_Keogh) computed for each query to avoid distance computations.
+    pub n_lower_bound_computations: Vec<u64>,
 }
 
 /// A navigable small world graph over a set of points.
 #[derive(Debug, Clone)]
 pub struct Index {
     points: Points,
+    /// Envelopes of the points for LB_Keogh, under DTW on series of equal length.
+    envelopes: Option<Envelopes>,
     graph: Graph,
     options: IndexOptions,
     build_distance_computations: u64,
@@ -121,15 +125,24 @@ impl Index {
             n_searches: options.n_searches,
             seed: options.seed,
         };
+        let envelopes = match options.metric {
+            Metric::Dtw { sakoe_chiba_radius } => Envelopes::new(&points, sakoe_chiba_radius),
+            _ => None,
+        };
         let (graph, build_distance_computations) = match options.metric {
             Metric::Euclidean => graph::build(&points, &SquaredEuclidean, &params),
             Metric::Cosine => graph::build(&points, &Cosine, &params),
             Metric::Dtw { sakoe_chiba_radius } => {
-                graph::build(&points, &Dtw { sakoe_chiba_radius }, &params)
+                let dtw = Dtw {
+                    sakoe_chiba_radius,
+                    envelopes: envelopes.as_ref(),
+                };
+                graph::build(&points, &dtw, &params)
             }
         };
         Ok(Self {
             points,
+            envelopes,
             graph,
             options,
             build_distance_computations,
@@ -191,7 +204,11 @@ impl Index {
                 self.search_with(&queries, &Cosine, query)
             }
             Metric::Dtw { sakoe_chiba_radius } => {
-                self.search_with(&queries, &Dtw { sakoe_chiba_radius }, query)
+                let dtw = Dtw {
+                    sakoe_chiba_radius,
+                    envelopes: self.envelopes.as_ref(),
+                };
+                self.search_with(&queries, &dtw, query)
             }
         }
     }
@@ -211,7 +228,7 @@ impl Index {
             seed: self.options.seed,
         };
         let n = self.len();
-        let answers: Vec<(Vec<(i64, f32)>, u64)> = (0..queries.len() as u32)
+        let answers: Vec<(Vec<(i64, f32)>, Cost)> = (0..queries.len() as u32)
             .into_par_iter()
             .map_init(
                 || Search::<D::Scratch>::new(n),
@@ -226,7 +243,7 @@ impl Index {
                     let pairs = found
                         .map(|c| (i64::from(c.id), distance.finish(c.distance)))
                         .collect();
-                    (pairs, s.n_distances)
+                    (pairs, s.cost)
                 },
             )
             .collect();
@@ -235,6 +252,7 @@ impl Index {
             ids: Vec::with_capacity(answers.len() * k),
             distances: Vec::with_capacity(answers.len() * k),
             n_distance_computations: Vec::with_capacity(answers.len()),
+            n_lower_bound_computations: Vec::with_capacity(answers.len()),
         };
         for (pairs, cost) in answers {
             let missing = k - pairs.len();
@@ -245,7 +263,8 @@ impl Index {
             out.ids.extend(std::iter::repeat_n(-1, missing));
             out.distances
                 .extend(std::iter::repeat_n(f32::INFINITY, missing));
-            out.n_distance_computations.push(cost);
+            out.n_distance_computations.push(cost.distances);
+            out.n_lower_bound_computations.push(cost.lower_bounds);
         }
         Ok(out)
     }
@@ -366,12 +385,85 @@ mod tests {
                 cost / 200
             );
             assert!(r >= 0.95, "seed {seed} {metric:?}: recall {r}");
-            assert!(exact.n_distance_computations.iter().all(|&c| c == n as u64));
+            // Exact search computes every distance, except those DTW's lower bounds rule out.
+            let everything = exact.n_distance_computations.iter().all(|&c| c == n as u64);
+            assert_eq!(everything, !matches!(metric, Metric::Dtw { .. }));
             assert!(
                 cost < 200 * n as u64 / 2,
                 "graph search should cost well under brute force"
             );
         }
+    }
+
+    #[test]
+    fn lower_bounds_change_no_answer_and_save_dtw_computations() {
+        use crate::search::{Search, SearchParams};
+        let (n, dim, radius) = (1500, 40, 4);
+        // Random walks: smooth series, where the bounds are tight.
+        let walk = |seed| -> Vec<f32> {
+            let steps = gaussian_like(n, dim, seed);
+            steps
+                .chunks(dim)
+                .flat_map(|r| {
+                    r.iter()
+                        .scan(0.0, |acc, x| {
+                            *acc += x;
+                            Some(*acc)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let index = Index::build(
+            walk(31),
+            dim,
+            options(Metric::Dtw {
+                sakoe_chiba_radius: radius,
+            }),
+        )
+        .unwrap();
+        let queries = Points::new(walk(32)[..40 * dim].to_vec(), dim, false).unwrap();
+        /// DTW without its bounds: the trait's default evaluation computes every distance.
+        struct Unbounded(usize);
+        impl Distance for Unbounded {
+            type Scratch = crate::dtw::DtwScratch;
+            fn eval(&self, a: &[f32], b: &[f32], s: &mut Self::Scratch) -> f32 {
+                crate::dtw::dtw_squared(a, b, self.0, s) as f32
+            }
+            fn finish(&self, ranking: f32) -> f32 {
+                ranking.sqrt()
+            }
+        }
+        let pruned = Dtw {
+            sakoe_chiba_radius: radius,
+            envelopes: index.envelopes.as_ref(),
+        };
+        let plain = Unbounded(radius);
+        let params = SearchParams {
+            k: 5,
+            ef: 32,
+            n_searches: 2,
+            seed: 0,
+        };
+        let (mut a, mut b) = (Search::new(n), Search::new(n));
+        let (mut full, mut saved) = (0, 0);
+        for q in 0..queries.len() as u32 {
+            let row = queries.row(q);
+            a.exact(row, &index.points, &pruned, 5);
+            b.exact(row, &index.points, &plain, 5);
+            assert_eq!(a.nearest(), b.nearest(), "exact, query {q}");
+            assert!(a.cost.distances < b.cost.distances && b.cost.distances == n as u64);
+            a.greedy(row, &index.points, &index.graph, &pruned, n, &params);
+            b.greedy(row, &index.points, &index.graph, &plain, n, &params);
+            assert_eq!(a.nearest(), b.nearest(), "graph, query {q}");
+            full += b.cost.distances;
+            saved += b.cost.distances - a.cost.distances;
+            assert!(a.cost.lower_bounds > 0);
+        }
+        assert!(
+            saved * 4 > full,
+            "bounds saved only {saved} of {full} DTW computations"
+        );
     }
 
     #[test]

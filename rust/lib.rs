@@ -92,7 +92,8 @@ mod python {
         }
 
         /// k nearest neighbours of each row of `queries` (float32, shape (m, d)).
-        /// Returns ids (m, k) int64, distances (m, k) float32 and distance computations (m,) uint64.
+        /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
+        /// computations and the lower-bound computations, (m,) uint64 each.
         #[pyo3(signature = (queries, k, ef, n_searches, exact, n_threads))]
         #[allow(clippy::too_many_arguments, clippy::type_complexity)]
         fn search<'py>(
@@ -107,6 +108,7 @@ mod python {
         ) -> PyResult<(
             Bound<'py, PyArray2<i64>>,
             Bound<'py, PyArray2<f32>>,
+            Bound<'py, PyArray1<u64>>,
             Bound<'py, PyArray1<u64>>,
         )> {
             let (data, _) = to_rows(&queries);
@@ -127,6 +129,7 @@ mod python {
                 ids.into_pyarray(py),
                 distances.into_pyarray(py),
                 found.n_distance_computations.into_pyarray(py),
+                found.n_lower_bound_computations.into_pyarray(py),
             ))
         }
 

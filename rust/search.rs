@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::distance::Distance;
+use crate::distance::{Cost, Distance};
 use crate::graph::Graph;
 use crate::points::Points;
 use crate::store::{Candidate, TopK};
@@ -39,10 +39,12 @@ pub struct Search<S> {
     candidates: BinaryHeap<Reverse<Candidate>>,
     /// The nearest points found so far (`W` in the paper).
     nearest: TopK,
-    /// Buffers of the distance (DTW rows).
+    /// Buffers of the distance (DTW rows and envelope).
     scratch: S,
-    /// Distance computations made by the last search.
-    pub n_distances: u64,
+    /// Lower bounds of an exact scan, to visit points in their order.
+    order: Vec<(f64, u32)>,
+    /// Work done by the last search.
+    pub cost: Cost,
 }
 
 impl<S: Default> Search<S> {
@@ -52,7 +54,8 @@ impl<S: Default> Search<S> {
             candidates: BinaryHeap::new(),
             nearest: TopK::default(),
             scratch: S::default(),
-            n_distances: 0,
+            order: Vec::new(),
+            cost: Cost::default(),
         }
     }
 
@@ -84,7 +87,8 @@ impl<S: Default> Search<S> {
     ) {
         self.visited.clear(points.len());
         self.nearest.reset(params.ef.max(params.k));
-        self.n_distances = 0;
+        self.cost = Cost::default();
+        distance.prepare(query, &mut self.scratch);
         let wanted = params.k.min(limit);
         let mut rng = Pcg64Mcg::seed_from_u64(params.seed);
         let mut restarts = 0;
@@ -94,7 +98,10 @@ impl<S: Default> Search<S> {
             };
             restarts += 1;
             self.visited.insert(entry);
-            let first = self.eval(query, points, distance, entry);
+            // An entry point farther than every kept result would end its restart at once.
+            let Some(first) = self.eval_within(query, points, distance, entry) else {
+                continue;
+            };
             self.nearest.insert(first);
             self.candidates.clear();
             self.candidates.push(Reverse(first));
@@ -106,20 +113,27 @@ impl<S: Default> Search<S> {
                 {
                     break;
                 }
-                for neighbor in graph.neighbors(current.id) {
-                    if !self.visited.insert(*neighbor) {
+                let neighbors = graph.neighbors(current.id);
+                for (i, &neighbor) in neighbors.iter().enumerate() {
+                    if let Some(&next) = neighbors.get(i + 1) {
+                        points.prefetch(next);
+                    }
+                    if !self.visited.insert(neighbor) {
                         continue;
                     }
-                    let c = self.eval(query, points, distance, *neighbor);
-                    if self.nearest.insert(c) {
-                        self.candidates.push(Reverse(c));
+                    if let Some(c) = self.eval_within(query, points, distance, neighbor) {
+                        if self.nearest.insert(c) {
+                            self.candidates.push(Reverse(c));
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Exact search: the distance to every point.
+    /// Exact search: every point is compared with the query, through its lower bound when the
+    /// distance has one. Points are then visited in the order of their bounds, so the scan stops
+    /// at the first bound above the k-th distance found.
     pub fn exact<D: Distance<Scratch = S>>(
         &mut self,
         query: &[f32],
@@ -128,26 +142,54 @@ impl<S: Default> Search<S> {
         k: usize,
     ) {
         self.nearest.reset(k);
-        self.n_distances = 0;
+        self.cost = Cost::default();
+        distance.prepare(query, &mut self.scratch);
+        self.order.clear();
         for id in 0..points.len() as u32 {
-            let c = self.eval(query, points, distance, id);
-            self.nearest.insert(c);
+            match distance.lower_bound(query, points, id, &mut self.scratch, &mut self.cost) {
+                Some(bound) => self.order.push((bound, id)),
+                None => {
+                    if let Some(c) = self.eval_within(query, points, distance, id) {
+                        self.nearest.insert(c);
+                    }
+                }
+            }
+        }
+        self.order
+            .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for i in 0..self.order.len() {
+            let (bound, id) = self.order[i];
+            // Anything above the next f32 after the k-th distance cannot enter.
+            let beyond = self
+                .nearest
+                .bound()
+                .is_some_and(|worst| bound > f64::from(worst.distance.next_up()));
+            if beyond {
+                break;
+            }
+            if let Some(c) = self.eval_within(query, points, distance, id) {
+                self.nearest.insert(c);
+            }
         }
     }
 
+    /// The query's distance to `id`, or `None` if it is certainly farther than every kept result
+    /// of a full store.
     #[inline]
-    fn eval<D: Distance<Scratch = S>>(
+    fn eval_within<D: Distance<Scratch = S>>(
         &mut self,
         query: &[f32],
         points: &Points,
         distance: &D,
         id: u32,
-    ) -> Candidate {
-        self.n_distances += 1;
-        Candidate {
-            distance: distance.eval(query, points.row(id), &mut self.scratch),
-            id,
-        }
+    ) -> Option<Candidate> {
+        let bound = self
+            .nearest
+            .bound()
+            .map_or(f32::INFINITY, |worst| worst.distance);
+        distance
+            .eval_within(query, points, id, bound, &mut self.scratch, &mut self.cost)
+            .map(|distance| Candidate { distance, id })
     }
 
     /// A random unvisited point among the first `limit`, or `None` once all are visited.
