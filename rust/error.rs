@@ -27,6 +27,16 @@ pub enum Error {
         requirement: &'static str,
         value: usize,
     },
+    #[error("the index holds {max} points; id {id} is out of range")]
+    IdOutOfRange { id: u64, max: usize },
+    #[error("id {id} is removed already, or given twice")]
+    AlreadyRemoved { id: u64 },
+    #[error("cannot remove every point of an index: build a new one instead")]
+    RemovingEverything,
+    #[error("not a valid nswg index: {0}")]
+    Corrupt(String),
+    #[error("the index file has format version {found}, newer than this nswg reads ({supported}): upgrade nswg")]
+    UnsupportedVersion { found: u32, supported: u32 },
     #[error("could not start {threads} threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
 }

@@ -55,6 +55,37 @@ impl Graph {
     pub fn n_links(&self) -> usize {
         self.links.iter().filter(|&&x| x != INVALID).count()
     }
+
+    /// Makes room for nodes up to `n`, without links.
+    pub fn grow(&mut self, n: usize) {
+        self.links.resize(n * self.max_degree, INVALID);
+    }
+
+    /// The flat adjacency, `max_degree` entries per node.
+    pub fn links(&self) -> &[u32] {
+        &self.links
+    }
+
+    /// A graph from a flat adjacency read back from a file: `None` unless every list is a run of
+    /// distinct, in-range ids other than the node's own, padded with [`INVALID`].
+    pub fn from_links(max_degree: usize, links: Vec<u32>) -> Option<Self> {
+        if max_degree == 0 || links.len() % max_degree != 0 {
+            return None;
+        }
+        let n = links.len() / max_degree;
+        for (node, row) in links.chunks_exact(max_degree).enumerate() {
+            let degree = row.iter().position(|&x| x == INVALID).unwrap_or(max_degree);
+            let (list, padding) = row.split_at(degree);
+            let valid = list.iter().all(|&x| (x as usize) < n && x as usize != node)
+                && padding.iter().all(|&x| x == INVALID);
+            let mut sorted = list.to_vec();
+            sorted.sort_unstable();
+            if !valid || sorted.windows(2).any(|w| w[0] == w[1]) {
+                return None;
+            }
+        }
+        Some(Self { max_degree, links })
+    }
 }
 
 /// Parameters of the construction.
@@ -72,6 +103,14 @@ pub struct BuildParams {
 }
 
 /// Builds the graph over `points` and returns it with the number of distances computed.
+pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -> (Graph, u64) {
+    let mut graph = Graph::new(points.len(), params.max_degree);
+    let cost = insert(&mut graph, points, distance, params, 0, &[]);
+    (graph, cost)
+}
+
+/// Links points `from..` into a graph that already links the points before them, and returns
+/// the number of distances computed. Points marked in `deleted` are never chosen as neighbours.
 ///
 /// Points are inserted in index order, as in Malkov et al.: each is linked in both directions to
 /// neighbours chosen among the nearest points that a restarted greedy search finds in the graph
@@ -79,11 +118,18 @@ pub struct BuildParams {
 /// larger than 1/32 of the points already linked: a batch's searches run in parallel against the
 /// graph as it was before the batch, and its links are then added in a fixed order. The graph
 /// depends on the points, the parameters and the seed, not on the number of threads.
-pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -> (Graph, u64) {
+pub fn insert<D: Distance>(
+    graph: &mut Graph,
+    points: &Points,
+    distance: &D,
+    params: &BuildParams,
+    from: usize,
+    deleted: &[bool],
+) -> u64 {
     let n = points.len();
-    let mut graph = Graph::new(n, params.max_degree);
+    graph.grow(n);
     let mut n_distances = 0u64;
-    let mut inserted = n.min(1);
+    let mut inserted = from.max(n.min(1));
     while inserted < n {
         let end = n.min(inserted + (inserted / BATCH_DIVISOR).max(1));
         let search = SearchParams {
@@ -91,6 +137,7 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
             ef: params.ef_construction,
             n_searches: params.n_searches,
             seed: 0,
+            limit: inserted,
         };
         // Each new point searches the graph of the points before the batch.
         let chosen: Vec<(Vec<Candidate>, u64)> = (inserted..end)
@@ -103,9 +150,9 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
                     s.greedy(
                         query,
                         points,
-                        &graph,
+                        graph,
                         distance,
-                        inserted,
+                        deleted,
                         &SearchParams { seed, ..search },
                     );
                     let found = s.nearest().to_vec();
@@ -141,7 +188,7 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
             .map_init(D::Scratch::default, |scratch, group| {
                 let target = group[0].0;
                 let (list, cost) = add_links(
-                    &graph,
+                    graph,
                     target,
                     group.iter().map(|g| g.1),
                     points,
@@ -158,7 +205,7 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
         }
         inserted = end;
     }
-    (graph, n_distances)
+    n_distances
 }
 
 /// The neighbour list of `target` with the `new` links added, pruned to the maximum degree.

@@ -97,56 +97,165 @@ pub struct Index {
     envelopes: Option<Envelopes>,
     graph: Graph,
     options: IndexOptions,
+    /// Deletion marks, one per point once something was removed, empty before.
+    deleted: Vec<bool>,
+    n_deleted: usize,
     build_distance_computations: u64,
 }
 
 impl Index {
     /// Builds an index over `data`, rows of `dim` values, with the current rayon thread pool.
     pub fn build(data: Vec<f32>, dim: usize, options: IndexOptions) -> Result<Self> {
-        check_options(&options)?;
-        let mut points = Points::new(data, dim, options.metric.allows_padding())?;
+        let points = Self::checked_points(data, dim, &options.metric)?;
         if points.is_empty() {
             return Err(Error::Empty);
         }
-        if points.len() >= u32::MAX as usize {
-            return Err(Error::InvalidParameter {
-                name: "the number of points",
-                requirement: "below 2^32 - 1",
-                value: points.len(),
-            });
-        }
-        if options.metric == Metric::Cosine {
-            points.normalize()?;
-        }
-        let params = BuildParams {
-            n_neighbors: options.n_neighbors,
-            max_degree: options.max_degree,
-            ef_construction: options.ef_construction,
-            n_searches: options.n_searches,
-            seed: options.seed,
-        };
+        Self::from_parts(points, None, options, Vec::new(), 0)
+    }
+
+    /// An index over `points` with `graph` (built now if `None`) and deletion marks.
+    pub(crate) fn from_parts(
+        points: Points,
+        graph: Option<Graph>,
+        options: IndexOptions,
+        deleted: Vec<bool>,
+        build_distance_computations: u64,
+    ) -> Result<Self> {
+        check_options(&options)?;
+        check_size(points.len())?;
         let envelopes = match options.metric {
             Metric::Dtw { sakoe_chiba_radius } => Envelopes::new(&points, sakoe_chiba_radius),
             _ => None,
         };
-        let (graph, build_distance_computations) = match options.metric {
-            Metric::Euclidean => graph::build(&points, &SquaredEuclidean, &params),
-            Metric::Cosine => graph::build(&points, &Cosine, &params),
+        let n_deleted = deleted.iter().filter(|&&d| d).count();
+        let mut index = Self {
+            graph: graph.unwrap_or_else(|| Graph::new(0, options.max_degree)),
+            points,
+            envelopes,
+            options,
+            deleted,
+            n_deleted,
+            build_distance_computations,
+        };
+        if index.graph.links().len() < index.points.len() * options.max_degree {
+            index.link_from(0);
+        }
+        Ok(index)
+    }
+
+    /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
+    /// build time after the others. Returns the id of the first new row; ids continue from the
+    /// last one.
+    pub fn add(&mut self, data: Vec<f32>) -> Result<u64> {
+        if data.len() % self.dim() != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: data.len(),
+            });
+        }
+        let more = Self::checked_points(data, self.dim(), &self.options.metric)?;
+        let first = self.points.len();
+        check_size(first + more.len())?;
+        self.points.extend(more);
+        if !self.deleted.is_empty() {
+            self.deleted.resize(self.points.len(), false);
+        }
+        if let Metric::Dtw { sakoe_chiba_radius } = self.options.metric {
+            self.envelopes = Envelopes::new(&self.points, sakoe_chiba_radius);
+        }
+        self.link_from(first);
+        Ok(first as u64)
+    }
+
+    /// Marks the points `ids` deleted: searches walk through them but never return them. All ids
+    /// are checked before any is removed, so an error removes nothing.
+    pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
+        let n = self.points.len();
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        for &id in ids {
+            if id >= n as u64 {
+                return Err(Error::IdOutOfRange { id, max: n });
+            }
+            if self.is_deleted(id as u32) || !seen.insert(id) {
+                return Err(Error::AlreadyRemoved { id });
+            }
+        }
+        if ids.len() == self.live_len() {
+            return Err(Error::RemovingEverything);
+        }
+        if self.deleted.is_empty() {
+            self.deleted = vec![false; n];
+        }
+        for &id in ids {
+            self.deleted[id as usize] = true;
+        }
+        self.n_deleted += ids.len();
+        Ok(())
+    }
+
+    /// Rebuilds the index over the points not removed, freeing the memory of the removed ones.
+    /// Ids change: returns the old id of each new one.
+    pub fn compact(&mut self) -> Result<Vec<u64>> {
+        let kept: Vec<u64> = (0..self.points.len() as u32)
+            .filter(|&id| !self.is_deleted(id))
+            .map(u64::from)
+            .collect();
+        let points = self.points.retain(|id| !self.is_deleted(id));
+        *self = Self::from_parts(points, None, self.options, Vec::new(), 0)?;
+        Ok(kept)
+    }
+
+    /// Whether point `id` was removed.
+    pub fn is_deleted(&self, id: u32) -> bool {
+        self.deleted.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Number of points not removed.
+    pub fn live_len(&self) -> usize {
+        self.points.len() - self.n_deleted
+    }
+
+    /// Deletion marks, one per point, or empty when nothing was removed.
+    pub fn deleted(&self) -> &[bool] {
+        &self.deleted
+    }
+
+    pub fn points(&self) -> &Points {
+        &self.points
+    }
+
+    fn checked_points(data: Vec<f32>, dim: usize, metric: &Metric) -> Result<Points> {
+        let mut points = Points::new(data, dim, metric.allows_padding())?;
+        if *metric == Metric::Cosine {
+            points.normalize()?;
+        }
+        Ok(points)
+    }
+
+    /// Links rows `from..` into the graph.
+    fn link_from(&mut self, from: usize) {
+        let o = self.options;
+        let params = BuildParams {
+            n_neighbors: o.n_neighbors,
+            max_degree: o.max_degree,
+            ef_construction: o.ef_construction,
+            n_searches: o.n_searches,
+            seed: o.seed,
+        };
+        let (graph, points, deleted) = (&mut self.graph, &self.points, &self.deleted);
+        self.build_distance_computations += match o.metric {
+            Metric::Euclidean => {
+                graph::insert(graph, points, &SquaredEuclidean, &params, from, deleted)
+            }
+            Metric::Cosine => graph::insert(graph, points, &Cosine, &params, from, deleted),
             Metric::Dtw { sakoe_chiba_radius } => {
                 let dtw = Dtw {
                     sakoe_chiba_radius,
-                    envelopes: envelopes.as_ref(),
+                    envelopes: self.envelopes.as_ref(),
                 };
-                graph::build(&points, &dtw, &params)
+                graph::insert(graph, points, &dtw, &params, from, deleted)
             }
         };
-        Ok(Self {
-            points,
-            envelopes,
-            graph,
-            options,
-            build_distance_computations,
-        })
     }
 
     pub fn len(&self) -> usize {
@@ -169,7 +278,7 @@ impl Index {
         &self.graph
     }
 
-    /// Distances computed while building.
+    /// Distances computed while building and adding.
     pub fn build_distance_computations(&self) -> u64 {
         self.build_distance_computations
     }
@@ -177,10 +286,10 @@ impl Index {
     /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
     /// thread pool; answers keep the order of the queries.
     pub fn search(&self, queries: Vec<f32>, query: &QueryOptions) -> Result<Neighbors> {
-        if query.k == 0 || query.k > self.len() {
+        if query.k == 0 || query.k > self.live_len() {
             return Err(Error::InvalidK {
                 k: query.k,
-                n: self.len(),
+                n: self.live_len(),
             });
         }
         if query.n_searches == 0 {
@@ -226,6 +335,7 @@ impl Index {
             ef: query.ef,
             n_searches: query.n_searches,
             seed: self.options.seed,
+            limit: self.len(),
         };
         let n = self.len();
         let answers: Vec<(Vec<(i64, f32)>, Cost)> = (0..queries.len() as u32)
@@ -235,9 +345,16 @@ impl Index {
                 |s, q| {
                     let row = queries.row(q);
                     if query.exact {
-                        s.exact(row, &self.points, distance, k);
+                        s.exact(row, &self.points, distance, &self.deleted, k);
                     } else {
-                        s.greedy(row, &self.points, &self.graph, distance, n, &params);
+                        s.greedy(
+                            row,
+                            &self.points,
+                            &self.graph,
+                            distance,
+                            &self.deleted,
+                            &params,
+                        );
                     }
                     let found = s.nearest().iter().take(k);
                     let pairs = found
@@ -284,6 +401,17 @@ pub fn with_threads<R: Send>(n_threads: usize, f: impl FnOnce() -> R + Send) -> 
             reason: e.to_string(),
         })?;
     Ok(pool.install(f))
+}
+
+fn check_size(n: usize) -> Result<()> {
+    if n >= u32::MAX as usize {
+        return Err(Error::InvalidParameter {
+            name: "the number of points",
+            requirement: "below 2^32 - 1",
+            value: n,
+        });
+    }
+    Ok(())
 }
 
 fn check_options(o: &IndexOptions) -> Result<()> {
@@ -444,17 +572,18 @@ mod tests {
             ef: 32,
             n_searches: 2,
             seed: 0,
+            limit: n,
         };
         let (mut a, mut b) = (Search::new(n), Search::new(n));
         let (mut full, mut saved) = (0, 0);
         for q in 0..queries.len() as u32 {
             let row = queries.row(q);
-            a.exact(row, &index.points, &pruned, 5);
-            b.exact(row, &index.points, &plain, 5);
+            a.exact(row, &index.points, &pruned, &[], 5);
+            b.exact(row, &index.points, &plain, &[], 5);
             assert_eq!(a.nearest(), b.nearest(), "exact, query {q}");
             assert!(a.cost.distances < b.cost.distances && b.cost.distances == n as u64);
-            a.greedy(row, &index.points, &index.graph, &pruned, n, &params);
-            b.greedy(row, &index.points, &index.graph, &plain, n, &params);
+            a.greedy(row, &index.points, &index.graph, &pruned, &[], &params);
+            b.greedy(row, &index.points, &index.graph, &plain, &[], &params);
             assert_eq!(a.nearest(), b.nearest(), "graph, query {q}");
             full += b.cost.distances;
             saved += b.cost.distances - a.cost.distances;
@@ -464,6 +593,108 @@ mod tests {
             saved * 4 > full,
             "bounds saved only {saved} of {full} DTW computations"
         );
+    }
+
+    #[test]
+    fn added_points_are_found_as_well_as_built_ones() {
+        let (n, dim, k) = (4000, 16, 10);
+        let data = gaussian_like(n, dim, 41);
+        let split = n * 4 / 5 * dim;
+        let full = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
+        let mut grown =
+            Index::build(data[..split].to_vec(), dim, options(Metric::Euclidean)).unwrap();
+        assert_eq!(
+            grown.add(data[split..].to_vec()).unwrap(),
+            (n * 4 / 5) as u64
+        );
+        assert_eq!(grown.len(), n);
+        let queries = gaussian_like(300, dim, 42);
+        let truth = full.search(queries.clone(), &query(k, true)).unwrap();
+        assert_eq!(
+            grown.search(queries.clone(), &query(k, true)).unwrap().ids,
+            truth.ids
+        );
+        let r_full = recall(
+            &full.search(queries.clone(), &query(k, false)).unwrap().ids,
+            &truth.ids,
+            k,
+        );
+        let r_grown = recall(
+            &grown.search(queries, &query(k, false)).unwrap().ids,
+            &truth.ids,
+            k,
+        );
+        println!("recall@{k}: built {r_full:.3}, built 80% + added 20% {r_grown:.3}");
+        assert!(r_grown >= r_full - 0.01, "{r_grown} vs {r_full}");
+    }
+
+    #[test]
+    fn removed_points_never_come_back_and_recall_holds() {
+        let (n, dim, k) = (4000, 16, 10);
+        let queries = gaussian_like(300, dim, 52);
+        for fraction in [10, 50] {
+            let mut index =
+                Index::build(gaussian_like(n, dim, 51), dim, options(Metric::Euclidean)).unwrap();
+            let removed: Vec<u64> = (0..n as u64).filter(|id| id % 100 < fraction).collect();
+            index.remove(&removed).unwrap();
+            assert_eq!(index.live_len(), n - removed.len());
+            let truth = index.search(queries.clone(), &query(k, true)).unwrap();
+            let got = index.search(queries.clone(), &query(k, false)).unwrap();
+            for ids in [&truth.ids, &got.ids] {
+                assert!(ids
+                    .iter()
+                    .all(|&id| id >= 0 && !removed.contains(&(id as u64))));
+            }
+            let r = recall(&got.ids, &truth.ids, k);
+            println!("recall@{k} after removing {fraction}%: {r:.3}");
+            assert!(r >= 0.95, "{fraction}% removed: recall {r}");
+            let old_ids = index.compact().unwrap();
+            assert_eq!(index.len(), n - removed.len());
+            let compacted = index.search(queries.clone(), &query(k, true)).unwrap();
+            let mapped: Vec<i64> = compacted
+                .ids
+                .iter()
+                .map(|&id| old_ids[id as usize] as i64)
+                .collect();
+            assert_eq!(mapped, truth.ids);
+        }
+    }
+
+    #[test]
+    fn bad_removals_change_nothing() {
+        let mut index =
+            Index::build(gaussian_like(50, 3, 1), 3, options(Metric::Euclidean)).unwrap();
+        assert_eq!(
+            index.remove(&[4, 50]).unwrap_err(),
+            Error::IdOutOfRange { id: 50, max: 50 }
+        );
+        assert_eq!(
+            index.remove(&[4, 4]).unwrap_err(),
+            Error::AlreadyRemoved { id: 4 }
+        );
+        assert_eq!(index.live_len(), 50);
+        index.remove(&[4]).unwrap();
+        assert_eq!(
+            index.remove(&[4]).unwrap_err(),
+            Error::AlreadyRemoved { id: 4 }
+        );
+        let rest: Vec<u64> = (0..50).filter(|&i| i != 4).collect();
+        assert_eq!(index.remove(&rest).unwrap_err(), Error::RemovingEverything);
+        assert_eq!(
+            index
+                .search(gaussian_like(1, 3, 2), &query(50, true))
+                .unwrap_err(),
+            Error::InvalidK { k: 50, n: 49 }
+        );
+        assert!(matches!(
+            index.add(vec![1.0, 2.0]),
+            Err(Error::DimensionMismatch { .. })
+        ));
+        assert!(matches!(
+            index.add(vec![1.0, f32::NAN, 2.0]),
+            Err(Error::NonFinite { .. })
+        ));
+        assert_eq!(index.len(), 50);
     }
 
     #[test]

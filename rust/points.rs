@@ -70,6 +70,40 @@ impl Points {
         self.data.len() / self.dim
     }
 
+    /// Appends the rows of `more`, which must have the same `dim`.
+    pub fn extend(&mut self, more: Points) {
+        debug_assert_eq!(self.dim, more.dim);
+        let (n, added) = (self.len(), more.len());
+        match (&mut self.lengths, more.lengths) {
+            (Some(mine), Some(theirs)) => mine.extend(theirs),
+            (Some(mine), None) => mine.extend(std::iter::repeat_n(self.dim as u32, added)),
+            (None, Some(theirs)) => {
+                let mut lengths = vec![self.dim as u32; n];
+                lengths.extend(theirs);
+                self.lengths = Some(lengths);
+            }
+            (None, None) => {}
+        }
+        self.data.extend(more.data);
+    }
+
+    /// Keeps only the rows whose `keep` is true, in order.
+    pub fn retain(&self, keep: impl Fn(u32) -> bool) -> Points {
+        let dim = self.dim;
+        let ids: Vec<u32> = (0..self.len() as u32).filter(|&id| keep(id)).collect();
+        let data = ids
+            .iter()
+            .flat_map(|&id| &self.data[id as usize * dim..(id as usize + 1) * dim])
+            .copied()
+            .collect();
+        let lengths = self
+            .lengths
+            .as_ref()
+            .map(|l| ids.iter().map(|&id| l[id as usize]).collect::<Vec<u32>>())
+            .filter(|l| l.iter().any(|&len| (len as usize) < dim));
+        Points { data, dim, lengths }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }

@@ -15,6 +15,12 @@ use crate::visited::Visited;
 /// Random draws of an entry point before falling back to a scan for an unvisited one.
 const ENTRY_DRAWS: usize = 32;
 
+/// Whether `id` is marked in `deleted` (an empty slice marks nothing).
+#[inline]
+fn is_deleted(deleted: &[bool], id: u32) -> bool {
+    deleted.get(id as usize).copied().unwrap_or(false)
+}
+
 /// What a graph search may do: how many results, how wide a beam, how many restarts.
 #[derive(Clone, Copy, Debug)]
 pub struct SearchParams {
@@ -27,6 +33,9 @@ pub struct SearchParams {
     pub n_searches: usize,
     /// Seed of the entry points: a query's answer depends on the index, the query and this.
     pub seed: u64,
+    /// Only the first `limit` points are searched (the graph links only those while it is being
+    /// built).
+    pub limit: usize,
 }
 
 /// Scratch state of one search, reused across queries by one thread (`Search` of
@@ -69,8 +78,8 @@ impl<S: Default> Search<S> {
         &mut self.scratch
     }
 
-    /// Restarted greedy search for the nearest points to `query` among the first `limit` points
-    /// (the graph links only those while it is being built).
+    /// Restarted greedy search for the nearest points to `query` among the first `params.limit`
+    /// points. Points marked in `deleted` are walked through but never kept as results.
     ///
     /// Each restart starts from a random unvisited entry point and repeatedly expands the nearest
     /// unexpanded candidate; it stops when that candidate is farther than the farthest of the
@@ -82,9 +91,10 @@ impl<S: Default> Search<S> {
         points: &Points,
         graph: &Graph,
         distance: &D,
-        limit: usize,
+        deleted: &[bool],
         params: &SearchParams,
     ) {
+        let limit = params.limit;
         self.visited.clear(points.len());
         self.nearest.reset(params.ef.max(params.k));
         self.cost = Cost::default();
@@ -102,7 +112,9 @@ impl<S: Default> Search<S> {
             let Some(first) = self.eval_within(query, points, distance, entry) else {
                 continue;
             };
-            self.nearest.insert(first);
+            if !is_deleted(deleted, entry) {
+                self.nearest.insert(first);
+            }
             self.candidates.clear();
             self.candidates.push(Reverse(first));
             while let Some(Reverse(current)) = self.candidates.pop() {
@@ -121,24 +133,33 @@ impl<S: Default> Search<S> {
                     if !self.visited.insert(neighbor) {
                         continue;
                     }
-                    if let Some(c) = self.eval_within(query, points, distance, neighbor) {
-                        if self.nearest.insert(c) {
-                            self.candidates.push(Reverse(c));
-                        }
+                    let Some(c) = self.eval_within(query, points, distance, neighbor) else {
+                        continue;
+                    };
+                    // A deleted point still leads somewhere: walk through it if it would have
+                    // been kept, as hnswlib does with its deletion marks.
+                    let walk = if is_deleted(deleted, neighbor) {
+                        self.nearest.admits(c.distance)
+                    } else {
+                        self.nearest.insert(c)
+                    };
+                    if walk {
+                        self.candidates.push(Reverse(c));
                     }
                 }
             }
         }
     }
 
-    /// Exact search: every point is compared with the query, through its lower bound when the
-    /// distance has one. Points are then visited in the order of their bounds, so the scan stops
-    /// at the first bound above the k-th distance found.
+    /// Exact search: every point not `deleted` is compared with the query, through its lower
+    /// bound when the distance has one. Points are then visited in the order of their bounds, so
+    /// the scan stops at the first bound above the k-th distance found.
     pub fn exact<D: Distance<Scratch = S>>(
         &mut self,
         query: &[f32],
         points: &Points,
         distance: &D,
+        deleted: &[bool],
         k: usize,
     ) {
         self.nearest.reset(k);
@@ -146,6 +167,9 @@ impl<S: Default> Search<S> {
         distance.prepare(query, &mut self.scratch);
         self.order.clear();
         for id in 0..points.len() as u32 {
+            if is_deleted(deleted, id) {
+                continue;
+            }
             match distance.lower_bound(query, points, id, &mut self.scratch, &mut self.cost) {
                 Some(bound) => self.order.push((bound, id)),
                 None => {
