@@ -1,0 +1,133 @@
+"""The compiled module (``rust/lib.rs``): the NSW index and DTW, with no input conversion.
+
+Use :class:`nswg.Index` and :func:`nswg.metrics.dtw`, which check and convert their input
+first. This stub mirrors every class, function and attribute of the module and is checked
+against it by ``python -m mypy.stubtest nswg._core``.
+"""
+
+import os
+from typing import final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FORMAT_VERSION", "__version__", "Index", "dtw"]
+
+#: The crate's version (``CARGO_PKG_VERSION``).
+__version__: str
+#: Version of the file format that `Index.save` writes; `Index.load` reads it and older ones.
+FORMAT_VERSION: int
+
+@final
+class Index:
+    """The compiled index. Use `nswg.Index`, which checks and converts its input first."""
+
+    @staticmethod
+    def build(
+        vectors: npt.NDArray[np.float32],
+        metric: str,
+        sakoe_chiba_radius: int | None,
+        n_neighbors: int,
+        max_degree: int,
+        ef_construction: int,
+        n_searches: int,
+        seed: int,
+        n_threads: int,
+    ) -> Index:
+        """Builds an index over the rows of `vectors` (float32, shape (n, d)).
+        `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
+        `None` meaning the full window."""
+
+    def search(
+        self,
+        queries: npt.NDArray[np.float32],
+        k: int,
+        ef: int,
+        n_searches: int,
+        exact: bool,
+        n_threads: int,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+    ]:
+        """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
+        Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
+        computations and the lower-bound computations, (m,) uint64 each."""
+
+    def add(self, vectors: npt.NDArray[np.float32], n_threads: int) -> int:
+        """Appends the rows of `vectors` and links them into the graph; returns the first new id."""
+
+    def remove(self, ids: npt.NDArray[np.uint64]) -> None:
+        """Marks the points `ids` removed; all are checked first, so an error removes none."""
+
+    def compact(self, n_threads: int) -> npt.NDArray[np.uint64]:
+        """Rebuilds the index without its removed points; returns the old id of each new id."""
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Saves the index to `path` atomically (temporary file, fsync, rename)."""
+
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Index:
+        """Loads an index saved by `save`."""
+
+    def to_bytes(self) -> bytes:
+        """The index in the file format of `save`, as bytes (for pickle)."""
+
+    @staticmethod
+    def from_bytes(data: bytes) -> Index:
+        """An index from the bytes of `to_bytes`."""
+
+    def __len__(self) -> int:
+        """Number of points not removed."""
+
+    @property
+    def n_ids(self) -> int:
+        """Number of ids given out, removed points included: the next added point's id."""
+
+    @property
+    def dim(self) -> int:
+        """Values per vector (the series length for time series)."""
+
+    @property
+    def metric(self) -> str:
+        """``"euclidean"``, ``"cosine"`` or ``"dtw"``."""
+
+    @property
+    def sakoe_chiba_radius(self) -> int | None:
+        """Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric."""
+
+    @property
+    def n_neighbors(self) -> int:
+        """Neighbours linked to each inserted point."""
+
+    @property
+    def max_degree(self) -> int:
+        """Cap on a node's degree."""
+
+    @property
+    def ef_construction(self) -> int:
+        """Size of the result store of the searches that build the graph."""
+
+    @property
+    def n_searches(self) -> int:
+        """Restarts of the searches that build the graph."""
+
+    @property
+    def seed(self) -> int:
+        """Seed of the construction and of the searches' entry points."""
+
+    @property
+    def build_distance_computations(self) -> int:
+        """Distances computed while building and adding."""
+
+    @property
+    def n_links(self) -> int:
+        """Number of directed links in the graph."""
+
+def dtw(
+    s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], sakoe_chiba_radius: int | None
+) -> float:
+    """DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
+    `None` is the full window."""

@@ -1,0 +1,500 @@
+"""The public index: input checks and conversion around the compiled core."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from nswg import _core
+
+METRICS = ("euclidean", "cosine", "dtw")
+_ALIASES = {"l2": "euclidean", "cos": "cosine"}
+
+#: Default beam width of the graph search (the result store keeps ``max(k, ef)`` points).
+DEFAULT_EF = 48
+#: Default number of restarts of the graph search.
+DEFAULT_N_SEARCHES = 2
+
+IntOrArray = Union[int, np.ndarray]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Answer of :meth:`Index.search`.
+
+    Unpacks as ``ids, distances = index.search(...)``.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of int64, shape=(k,) or (n_queries, k)
+        Ids of the nearest points (row numbers of the indexed vectors), nearest first.
+    distances : numpy.ndarray of float32, same shape as ``ids``
+        Their distances to the query, in the index's metric.
+    n_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        Distances computed to answer each query: the cost that accuracy is weighed against.
+        Under DTW, computations started (some are abandoned early once they cannot win).
+    n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
+        costs about as much as one Euclidean distance.
+    """
+
+    ids: np.ndarray
+    distances: np.ndarray
+    n_distance_computations: IntOrArray
+    n_lower_bound_computations: IntOrArray = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.ids, self.distances))
+
+
+class Index:
+    """A navigable small world graph over a set of vectors or time series.
+
+    Build one with :meth:`Index.build`; do not call the constructor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg import Index
+    >>> X = np.random.default_rng(0).normal(size=(500, 8))
+    >>> index = Index.build(X, metric="euclidean", seed=0)
+    >>> len(index), index.dim, index.metric
+    (500, 8, 'euclidean')
+    >>> res = index.search(X[:5], k=1)
+    >>> res.ids.ravel().tolist()
+    [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, core: _core.Index) -> None:
+        if not isinstance(core, _core.Index):
+            raise TypeError("use Index.build(vectors, ...) to create an index")
+        self._core = core
+
+    @classmethod
+    def build(
+        cls,
+        vectors: Any,
+        metric: str = "euclidean",
+        *,
+        radius: int | None = None,
+        window: float | None = None,
+        n_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        n_searches: int = 2,
+        seed: int = 0,
+        n_threads: int = 0,
+    ) -> Index:
+        """Build an index over the rows of ``vectors``.
+
+        Points are inserted one by one, each linked in both directions to neighbours chosen
+        among the nearest points that a restarted greedy search finds in the graph built so far
+        (Malkov et al., 2014).
+
+        Parameters
+        ----------
+        vectors : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Numeric data, converted once to float32. tslearn's univariate time-series datasets
+            of shape (n_ts, sz, 1) are accepted as they are. Under ``metric="dtw"`` a series may
+            end in NaN padding (variable-length data, as in the UCR archive): it is compared at
+            its true length.
+        metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
+            ``"cosine"`` is ``1 - cos``: vectors are normalised once, then ranked by Euclidean
+            distance. ``"dtw"`` is Dynamic Time Warping with squared point cost, reported as the
+            square root of the path sum (tslearn's definition).
+        radius : int, optional
+            Sakoe-Chiba radius in points, for ``metric="dtw"``. Radius 0 on equal lengths is the
+            Euclidean distance; a wider band finds better alignments at a cost linear in it.
+            With neither ``radius`` nor ``window``, the full window is used.
+        window : float, optional
+            The band as a fraction of the series length ``sz`` (the UCR archive's convention):
+            ``radius = ceil(window * sz)``. Give ``radius`` or ``window``, not both.
+        n_neighbors : int, default=16
+            Neighbours linked to each inserted point. More give better recall per distance
+            computation on hard data, at the cost of build time and memory.
+        max_degree : int, optional
+            Cap on a node's degree (default ``2 * n_neighbors``); longer lists are pruned so
+            that their links point in different directions.
+        ef_construction : int, default=100
+            Size of the result store of the searches that find a new point's neighbours. Larger
+            builds a better graph, more slowly.
+        n_searches : int, default=2
+            Restarts of those searches.
+        seed : int, default=0
+            Seeds the construction and the searches' entry points. The graph depends on the
+            data, the parameters and the seed only, not on ``n_threads``.
+        n_threads : int, default=0
+            Threads for the build; 0 uses one per core.
+
+        Returns
+        -------
+        Index
+
+        Raises
+        ------
+        ValueError
+            Empty or ragged input, NaN or inf (other than trailing padding under DTW), a zero
+            vector under cosine, an unknown metric, a bad band or parameter.
+        TypeError
+            Non-numeric input.
+        """
+        metric = _normalize_metric(metric)
+        data = _as_rows(vectors, "vectors")
+        sz = data.shape[1]
+        sakoe_chiba_radius = _band(metric, radius, window, sz)
+        if max_degree is None:
+            max_degree = 2 * _positive_int(n_neighbors, "n_neighbors")
+        core = _core.Index.build(
+            data,
+            metric,
+            sakoe_chiba_radius,
+            _positive_int(n_neighbors, "n_neighbors"),
+            _positive_int(max_degree, "max_degree"),
+            _positive_int(ef_construction, "ef_construction"),
+            _positive_int(n_searches, "n_searches"),
+            _seed(seed),
+            _non_negative_int(n_threads, "n_threads"),
+        )
+        return cls(core)
+
+    def search(
+        self,
+        q: Any,
+        k: int = 10,
+        *,
+        ef: int | None = None,
+        n_searches: int = DEFAULT_N_SEARCHES,
+        exact: bool = False,
+        n_threads: int = 0,
+    ) -> SearchResult:
+        """Find the ``k`` nearest points to each query.
+
+        Parameters
+        ----------
+        q : array-like, shape=(d,), (n_queries, d) or (n_queries, sz, 1)
+            One query or a batch. A batch is searched in parallel with the GIL released.
+        k : int, default=10
+            Number of neighbours, from 1 to ``len(index)``.
+        ef : int, optional
+            Beam width: the search keeps the ``max(k, ef)`` nearest points found so far and
+            stops a restart when its best candidate is farther than all of them. Larger is more
+            accurate and costs more distance computations. Default ``max(k, 48)``.
+        n_searches : int, default=2
+            Restarts from random entry points, sharing one visited set. More restarts escape
+            local minima at the cost of more distance computations.
+        exact : bool, default=False
+            Compare with every point instead (brute force): the oracle and the baseline.
+        n_threads : int, default=0
+            Threads for a batch; 0 uses one per core.
+
+        Returns
+        -------
+        SearchResult
+            ``ids`` (int64) and ``distances`` (float32) of shape (k,) for one query or
+            (n_queries, k) for a batch, nearest first, and ``n_distance_computations``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.arange(10.0).reshape(5, 2))
+        >>> ids, distances = index.search([2.1, 3.1], k=2)
+        >>> ids.tolist(), [round(float(d), 3) for d in distances]
+        ([1, 2], [0.141, 2.687])
+        """
+        single, queries = _as_queries(q, self.dim)
+        k = _positive_int(k, "k")
+        if k > len(self):
+            raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
+        ef = max(k, DEFAULT_EF) if ef is None else _positive_int(ef, "ef")
+        ids, distances, counts, bounds = self._core.search(
+            queries,
+            k,
+            ef,
+            _positive_int(n_searches, "n_searches"),
+            bool(exact),
+            _non_negative_int(n_threads, "n_threads"),
+        )
+        counts, bounds = counts.astype(np.int64), bounds.astype(np.int64)
+        if single:
+            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]))
+        return SearchResult(ids, distances, counts, bounds)
+
+    def add(self, vectors: Any, *, n_threads: int = 0) -> np.ndarray:
+        """Insert more points into the built graph.
+
+        NSW construction is incremental: each new point is linked to the nearest points a search
+        of the graph finds, exactly as at build time, so the new points are found as well as the
+        others.
+
+        Parameters
+        ----------
+        vectors : array-like, shape=(m, d) or (m, sz, 1)
+            The new points, checked and converted as in :meth:`build`.
+        n_threads : int, default=0
+            Threads; 0 uses one per core.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape=(m,)
+            Ids of the new points: they continue from the last id given out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.eye(3))
+        >>> index.add([[2.0, 2.0, 2.0]]).tolist()
+        [3]
+        >>> int(index.search([2.0, 2.0, 1.9], k=1).ids[0])
+        3
+        """
+        data = _as_rows(vectors, "vectors")
+        if data.shape[1] != self.dim:
+            raise ValueError(
+                f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
+            )
+        first = self._core.add(data, _non_negative_int(n_threads, "n_threads"))
+        return np.arange(first, first + len(data), dtype=np.int64)
+
+    def remove(self, ids: Any) -> None:
+        """Remove points: they are never returned again.
+
+        Removed points stay in the graph as waypoints, so the remaining points are found as well
+        as before; their memory is freed by :meth:`compact`. All ids are checked before any is
+        removed, so an error removes nothing.
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            Ids of points to remove, each at most once, none removed before.
+
+        Raises
+        ------
+        ValueError
+            An id out of range, repeated or already removed, or removing every point.
+        """
+        array = np.asarray(ids)
+        if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
+            raise TypeError(f"ids must be integers, got dtype {array.dtype}")
+        array = array.reshape(-1)
+        if array.size and array.min() < 0:
+            raise ValueError(f"ids must not be negative, got {int(array.min())}")
+        self._core.remove(np.ascontiguousarray(array, dtype=np.uint64))
+
+    def compact(self, *, n_threads: int = 0) -> np.ndarray:
+        """Rebuild the index without its removed points, freeing their memory.
+
+        Ids change: the points kept are renumbered from 0 in their old order.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            The old id of each new id.
+        """
+        return self._core.compact(_non_negative_int(n_threads, "n_threads")).astype(np.int64)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the index to a file.
+
+        The write is atomic: the index goes to a temporary file beside ``path``, is flushed to
+        disk, then renamed over ``path``, so an interrupted save leaves the previous file intact.
+        The format is versioned and checksummed (see ``rust/persist.rs``).
+
+        Raises
+        ------
+        OSError
+            The file cannot be written (a directory, no permission, ...).
+        """
+        self._core.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Index:
+        """Load an index saved by :meth:`save`; it answers every query as the saved one did.
+
+        Raises
+        ------
+        OSError
+            The file cannot be read.
+        ValueError
+            The file is not an nswg index: truncated, corrupted, foreign, or of a newer format.
+        """
+        return cls(_core.Index.load(os.fspath(path)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"index": self._core.to_bytes()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._core = _core.Index.from_bytes(state["index"])
+
+    def __len__(self) -> int:
+        """Number of points, removed ones excluded."""
+        return len(self._core)
+
+    @property
+    def n_ids(self) -> int:
+        """Number of ids given out, removed points included: the id the next added point gets."""
+        return self._core.n_ids
+
+    @property
+    def dim(self) -> int:
+        """Number of values per vector (the series length for time series)."""
+        return self._core.dim
+
+    @property
+    def metric(self) -> str:
+        """The metric name: ``"euclidean"``, ``"cosine"`` or ``"dtw"``."""
+        return self._core.metric
+
+    @property
+    def radius(self) -> int | None:
+        """Sakoe-Chiba radius of a DTW index; ``None`` for the full window or another metric."""
+        return self._core.sakoe_chiba_radius
+
+    @property
+    def n_neighbors(self) -> int:
+        return self._core.n_neighbors
+
+    @property
+    def max_degree(self) -> int:
+        return self._core.max_degree
+
+    @property
+    def ef_construction(self) -> int:
+        return self._core.ef_construction
+
+    @property
+    def seed(self) -> int:
+        return self._core.seed
+
+    @property
+    def build_distance_computations(self) -> int:
+        """Distances computed while building the index."""
+        return self._core.build_distance_computations
+
+    def __repr__(self) -> str:
+        band = ""
+        if self.metric == "dtw":
+            band = f", radius={self.radius}" if self.radius is not None else ", radius=None (full)"
+        mean_degree = self._core.n_links / self.n_ids
+        return (
+            f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}, "
+            f"n_neighbors={self.n_neighbors}, max_degree={self.max_degree}, "
+            f"mean_degree={mean_degree:.1f})"
+        )
+
+
+def _normalize_metric(metric: Any) -> str:
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, one of {METRICS}, got {metric!r}")
+    name = _ALIASES.get(metric.strip().lower(), metric.strip().lower())
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+    return name
+
+
+def _band(metric: str, radius: Any, window: Any, sz: int) -> int | None:
+    """The Sakoe-Chiba radius in points, or None for the full window."""
+    if metric != "dtw":
+        if radius is not None or window is not None:
+            raise ValueError(f"radius and window apply to metric='dtw', not {metric!r}")
+        return None
+    if radius is not None and window is not None:
+        raise ValueError("give the DTW band as radius or as window, not both")
+    if window is not None:
+        if isinstance(window, bool) or not isinstance(window, numbers.Real):
+            raise TypeError(f"window must be a number in [0, 1], got {window!r}")
+        if not 0.0 <= float(window) <= 1.0:
+            raise ValueError(
+                f"window must be a fraction of the series length in [0, 1], got {window}"
+            )
+        # Rounding first keeps e.g. 0.07 * 100 = 7.000000000000001 from becoming 8.
+        radius = math.ceil(round(float(window) * sz, 9))
+    if radius is None:
+        return None
+    points = _non_negative_int(radius, "radius")
+    # Any radius of at least the series length is the full window.
+    return min(points, sz)
+
+
+def _as_rows(x: Any, name: str) -> np.ndarray:
+    """x as a float32 C-contiguous (n, d) array, or a clear error."""
+    array = _numeric_array(x, name)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}): need at least one row and column")
+    if array.ndim == 3:
+        if array.shape[2] != 1:
+            raise ValueError(
+                f"{name} of shape {array.shape}: only univariate time series (n_ts, sz, 1) "
+                "are supported"
+            )
+        array = array[:, :, 0]
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D, shape (n, d), got {array.ndim}-D shape {array.shape}; "
+            "use reshape(1, -1) for a single vector"
+        )
+    return _to_float32(array, name)
+
+
+def _as_queries(q: Any, dim: int) -> tuple[bool, np.ndarray]:
+    """(whether q was one query, q as a float32 (m, dim) array)."""
+    array = _numeric_array(q, "q")
+    single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
+    if single:
+        array = array.reshape(1, -1)
+    rows = _as_rows(array, "q")
+    if rows.shape[1] != dim:
+        raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
+    return single, rows
+
+
+def _numeric_array(x: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as e:  # ragged nested lists
+        raise ValueError(f"{name} could not be read as a rectangular array: {e}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _to_float32(array: np.ndarray, name: str) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.ascontiguousarray(array, dtype=np.float32)
+    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
+        overflow = np.isinf(converted) & np.isfinite(array)
+        if overflow.any():
+            row, col = np.argwhere(overflow)[0]
+            raise ValueError(f"{name}[{row}, {col}] = {array[row, col]} is too large for float32")
+    return converted
+
+
+def _positive_int(value: Any, name: str) -> int:
+    v = _non_negative_int(value, name)
+    if v < 1:
+        raise ValueError(f"{name} must be at least 1, got {v}")
+    return v
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if v < 0:
+        raise ValueError(f"{name} must not be negative, got {v}")
+    if v >= 2**63:
+        raise ValueError(f"{name} is too large: {v}")
+    return v
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {value!r}")
+    return int(value) % 2**64

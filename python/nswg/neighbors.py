@@ -1,0 +1,626 @@
+"""scikit-learn estimators on top of :class:`nswg.Index`.
+
+:class:`KNeighborsClassifier` and :class:`NearestNeighbors` follow the interface of
+``sklearn.neighbors`` and of tslearn's ``KNeighborsTimeSeriesClassifier``, so they work in
+``Pipeline``, ``GridSearchCV``, ``cross_val_score``, ``clone`` and pickle, but answer queries
+with the graph search of an NSW index (or, with ``exact=True``, with the core's brute force).
+
+They need scikit-learn 1.6 or later (``pip install scikit-learn``).
+
+Differences from ``sklearn.neighbors``
+-------------------------------------
+- ``radius`` and ``window`` are the Sakoe-Chiba band of ``metric="dtw"``, as in
+  :meth:`nswg.Index.build`; they have nothing to do with sklearn's radius-neighbours queries,
+  which these estimators do not offer.
+- ``n_jobs=None`` uses one thread per core (nswg's default), not one thread: results do not
+  depend on the number of threads.
+- Distances are float32, the precision the core computes in.
+- Data are converted to float32 once, in :meth:`fit`.
+- Pickling keeps the training data and rebuilds the graph on first use after unpickling
+  (the compiled index cannot be pickled yet); the rebuilt graph is identical, because the
+  graph depends on the data, the parameters and the seed only.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Callable
+from typing import Any, Union
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "nswg.neighbors needs scikit-learn 1.6 or later: pip install 'scikit-learn>=1.6'"
+    ) from e
+
+from nswg.index import METRICS, Index, _as_rows
+
+__all__ = ["KNeighborsClassifier", "NearestNeighbors"]
+
+#: Weights of the neighbours' votes: a name, or a function of the distances array.
+Weights = Union[str, Callable[[np.ndarray], np.ndarray]]
+
+# With exact=True at fit time the graph is never searched, so fit builds the cheapest graph the
+# core allows; a later graph search (after set_params(exact=False)) rebuilds the real one.
+_EXACT_ONLY_GRAPH = {"n_neighbors": 1, "max_degree": 1, "ef_construction": 1, "n_searches": 1}
+
+
+class _NeighborsBase(BaseEstimator):
+    """Parameters, fitting, the index and ``kneighbors``: what both estimators share."""
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        metric: str = "euclidean",
+        radius: int | None = None,
+        window: float | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = 2,
+        graph_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        random_state: int | np.random.RandomState | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.radius = radius
+        self.window = window
+        self.exact = exact
+        self.ef = ef
+        self.n_searches = n_searches
+        self.graph_neighbors = graph_neighbors
+        self.max_degree = max_degree
+        self.ef_construction = ef_construction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # --- fitting -------------------------------------------------------------------------
+
+    def _fit(self, X: Any, y: Any = None) -> Any:
+        """Validates the parameters and ``X`` (and ``y``), keeps the float32 rows and builds
+        the index. Returns the validated ``y`` (or None)."""
+        self._check_search_params()
+        self._n_threads = _n_threads(self.n_jobs)
+        if y is None:
+            X = validate_data(self, X, **self._check_array_params())
+        else:
+            X, y = validate_data(self, X, y, **self._check_array_params())
+        self._fit_X = _as_rows(_univariate(X), "X")
+        self.n_samples_fit_ = self._fit_X.shape[0]
+        self.effective_metric_ = self.metric.strip().lower()
+        self._build_params: dict[str, Any] = {
+            "metric": self.metric,
+            "radius": self.radius,
+            "window": self.window,
+            "n_neighbors": self.graph_neighbors,
+            "max_degree": self.max_degree,
+            "ef_construction": self.ef_construction,
+            "n_searches": self.n_searches,
+            "seed": _seed(self.random_state),
+        }
+        self._exact_only = bool(self.exact)
+        self._index: Index | None = self._build(self._exact_only)
+        return y
+
+    def _build(self, exact_only: bool) -> Index:
+        params = dict(self._build_params)
+        if exact_only:
+            params.update(_EXACT_ONLY_GRAPH)
+        return Index.build(self._fit_X, n_threads=self._n_threads, **params)
+
+    def _get_index(self, exact: bool) -> Index:
+        """The index, (re)built if it was dropped by pickling or if a graph search needs the
+        graph that an ``exact=True`` fit did not build."""
+        index = getattr(self, "_index", None)
+        if index is None or (self._exact_only and not exact):
+            self._exact_only = self._exact_only and exact
+            index = self._index = self._build(self._exact_only)
+        return index
+
+    def _check_array_params(self) -> dict[str, Any]:
+        return {
+            "allow_nd": True,
+            "dtype": [np.float64, np.float32],
+            "ensure_all_finite": "allow-nan" if _is_dtw(self.metric) else True,
+        }
+
+    def _check_search_params(self) -> None:
+        """Errors on parameters that :meth:`nswg.Index.build` does not see; it checks its own."""
+        _positive_int(self.n_neighbors, "n_neighbors")
+        if not isinstance(self.metric, str) or self.metric.strip().lower() not in METRICS:
+            raise ValueError(
+                f"metric must be one of {', '.join(map(repr, METRICS))}, got {self.metric!r}"
+            )
+        if self.ef is not None:
+            _positive_int(self.ef, "ef")
+        _positive_int(self.n_searches, "n_searches")
+        if not isinstance(self.exact, (bool, np.bool_)):
+            raise TypeError(f"exact must be True or False, got {self.exact!r}")
+
+    # --- queries -------------------------------------------------------------------------
+
+    def kneighbors(
+        self, X: Any = None, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Find the nearest training points of each query.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, sz) or (n_queries, sz, 1), optional
+            The queries. With none, the neighbours of each training point are returned, the
+            point itself left out (as in scikit-learn).
+        n_neighbors : int, optional
+            Number of neighbours, at most the number of training points (fewer by one when
+            ``X`` is None). Default: the ``n_neighbors`` parameter.
+        return_distance : bool, default=True
+            Whether to return the distances too.
+
+        Returns
+        -------
+        distances : numpy.ndarray of float32, shape=(n_queries, n_neighbors)
+            Distances to the neighbours, nearest first; only with ``return_distance=True``.
+        indices : numpy.ndarray of int64, shape=(n_queries, n_neighbors)
+            Row numbers of the neighbours in the training data. Equal distances are ordered by
+            row number, so the first training point wins a tie.
+
+        Raises
+        ------
+        ValueError
+            ``n_neighbors`` larger than the number of training points, or bad queries.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors(n_neighbors=2).fit([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+        >>> distances, indices = nn.kneighbors([[0.9, 0.0]])
+        >>> indices
+        array([[1, 0]])
+        >>> distances.round(3)
+        array([[0.1, 0.9]], dtype=float32)
+        >>> nn.kneighbors(return_distance=False).tolist()
+        [[1, 2], [0, 2], [1, 0]]
+        """
+        check_is_fitted(self)
+        if n_neighbors is None:
+            n_neighbors = self.n_neighbors
+        k = _positive_int(n_neighbors, "n_neighbors")
+        self._check_search_params()
+        if X is not None:
+            distances, indices = self._kneighbors(self._validate_queries(X), k)
+        else:
+            # As sklearn: one more neighbour, then drop the point itself or, when as many
+            # duplicates of it as neighbours hide it, the first of them.
+            self._check_k(k + 1, len(self._fit_X), query_is_train=True)
+            distances, indices = self._search(self._fit_X, k + 1)
+            keep = indices != np.arange(len(indices))[:, None]
+            keep[keep.all(axis=1), 0] = False
+            shape = (len(indices), k)
+            indices, distances = indices[keep].reshape(shape), distances[keep].reshape(shape)
+        return (distances, indices) if return_distance else indices
+
+    def _kneighbors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_k(k, len(queries), query_is_train=False)
+        return self._search(queries, k)
+
+    def _check_k(self, k: int, n_queries: int, *, query_is_train: bool) -> None:
+        """sklearn's error (and message) for more neighbours than training points."""
+        if k > self.n_samples_fit_:
+            inequality = "<" if query_is_train else "<="
+            raise ValueError(
+                f"Expected n_neighbors {inequality} n_samples_fit, but n_neighbors = "
+                f"{k - query_is_train}, n_samples_fit = {self.n_samples_fit_}, "
+                f"n_samples = {n_queries}"
+            )
+
+    def _validate_queries(self, X: Any) -> np.ndarray:
+        X = validate_data(self, X, reset=False, **self._check_array_params())
+        return _as_rows(_univariate(X), "X")
+
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(distances, indices) of the ``k`` nearest training points, shape (m, k) each."""
+        exact = bool(self.exact)
+        index = self._get_index(exact)
+        n_threads = _n_threads(self.n_jobs)
+
+        def search(q: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+            res = index.search(
+                q, k=k, ef=self.ef, n_searches=self.n_searches, exact=exact, n_threads=n_threads
+            )
+            return res.distances, res.ids
+
+        distances, indices = search(queries, exact)
+        # The graph search pads with -1 when it reaches fewer than k points; answer those
+        # queries exactly rather than return ids that index nothing.
+        short = (indices < 0).any(axis=1)
+        if short.any():
+            distances[short], indices[short] = search(queries[short], True)
+        return distances, indices
+
+    # --- pickling ------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The compiled index cannot be pickled yet: keep the training data and rebuild the
+        # same graph (same data, parameters and seed) on first use. Drop this once
+        # nswg.Index pickles.
+        state: dict[str, Any] = super().__getstate__()
+        if "_index" in state:
+            state = {**state, "_index": None}
+        return state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        # Under DTW, NaN may only pad the end of a series (variable-length data); that is not
+        # the missing-value support this tag announces, so it stays False.
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class NearestNeighbors(_NeighborsBase):
+    """Unsupervised nearest-neighbour search, scikit-learn style, on an NSW graph.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours :meth:`kneighbors` returns by default.
+    metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
+        As in :meth:`nswg.Index.build`. ``"dtw"`` is tslearn's DTW.
+    radius : int, optional
+        Sakoe-Chiba radius in points for ``metric="dtw"`` (tslearn's ``sakoe_chiba_radius``).
+        With neither ``radius`` nor ``window``, the full window.
+    window : float, optional
+        The DTW band as a fraction of the series length: ``radius = ceil(window * sz)``.
+    exact : bool, default=False
+        Brute force instead of the graph search: every query is compared with every training
+        point. Then :meth:`fit` builds only a minimal graph.
+    ef : int, optional
+        Beam width of the graph search; larger is more accurate and costs more distance
+        computations. Default ``max(n_neighbors, 48)``.
+    n_searches : int, default=2
+        Restarts of the graph search (and of the searches that build the graph). More restarts
+        escape local minima at the cost of more distance computations.
+    graph_neighbors : int, default=16
+        Neighbours linked to each point as the graph is built (``n_neighbors`` of
+        :meth:`nswg.Index.build`). More give better recall per distance computation on hard
+        data, at the cost of build time and memory.
+    max_degree : int, optional
+        Cap on a node's degree, default ``2 * graph_neighbors``.
+    ef_construction : int, default=100
+        Beam width of the searches that build the graph: larger builds a better graph, more
+        slowly.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the graph and the searches' entry points. None draws a seed from numpy's global
+        generator at each :meth:`fit`.
+    n_jobs : int, optional
+        Threads for building and searching. None or -1 uses one per core, -2 all but one,
+        and so on. Results do not depend on it.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Values per training vector (the series length for time series).
+    feature_names_in_ : numpy.ndarray of str
+        Column names, when :meth:`fit` was given a DataFrame with string column names.
+    n_samples_fit_ : int
+        Number of training points.
+    effective_metric_ : str
+        The metric in use.
+
+    See Also
+    --------
+    KNeighborsClassifier : Nearest-neighbour classification on the same index.
+    nswg.Index : The index itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg.neighbors import NearestNeighbors
+    >>> X = np.random.default_rng(0).normal(size=(1000, 16))
+    >>> nn = NearestNeighbors(n_neighbors=3).fit(X)
+    >>> nn.kneighbors(X[:2], return_distance=False).tolist()[0][0]
+    0
+
+    Time series under DTW, in tslearn's (n_ts, sz, 1) layout:
+
+    >>> series = np.cumsum(np.random.default_rng(1).normal(size=(200, 60, 1)), axis=1)
+    >>> nn = NearestNeighbors(n_neighbors=1, metric="dtw", window=0.1).fit(series)
+    >>> distances, indices = nn.kneighbors(series[5:6])
+    >>> int(indices[0, 0]), float(distances[0, 0])
+    (5, 0.0)
+    """
+
+    def fit(self, X: Any, y: Any = None) -> NearestNeighbors:
+        """Build the index over ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Training data. Under ``metric="dtw"`` series may end in NaN padding.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        NearestNeighbors
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+
+class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
+    """k-nearest-neighbour classification, scikit-learn style, on an NSW graph.
+
+    A drop-in for ``sklearn.neighbors.KNeighborsClassifier`` and for tslearn's
+    ``KNeighborsTimeSeriesClassifier`` with Euclidean, cosine or DTW distance. With
+    ``exact=True`` it predicts what they predict: ties in distance go to the first training
+    point, and ties in the vote to the first class in ``classes_``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours that vote.
+    metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
+        As in :meth:`nswg.Index.build`. ``"dtw"`` is tslearn's DTW.
+    radius : int, optional
+        Sakoe-Chiba radius in points for ``metric="dtw"`` (tslearn's ``sakoe_chiba_radius``).
+        With neither ``radius`` nor ``window``, the full window.
+    window : float, optional
+        The DTW band as a fraction of the series length: ``radius = ceil(window * sz)``, the
+        UCR archive's convention (``window=0.04`` is its "DTW (w=4)").
+    exact : bool, default=False
+        Brute force instead of the graph search: every query is compared with every training
+        point. Then :meth:`fit` builds only a minimal graph.
+    ef : int, optional
+        Beam width of the graph search; larger is more accurate and costs more distance
+        computations. Default ``max(n_neighbors, 48)``.
+    n_searches : int, default=2
+        Restarts of the graph search (and of the searches that build the graph). More restarts
+        escape local minima at the cost of more distance computations.
+    graph_neighbors : int, default=16
+        Neighbours linked to each point as the graph is built (``n_neighbors`` of
+        :meth:`nswg.Index.build`). More give better recall per distance computation on hard
+        data, at the cost of build time and memory.
+    max_degree : int, optional
+        Cap on a node's degree, default ``2 * graph_neighbors``.
+    ef_construction : int, default=100
+        Beam width of the searches that build the graph: larger builds a better graph, more
+        slowly.
+    weights : {"uniform", "distance"} or callable, default="uniform"
+        ``"uniform"``: each neighbour has one vote. ``"distance"``: votes weigh ``1 / d``, and
+        neighbours at distance 0, when there are any, take all the weight. A callable gets
+        the distances array and returns weights of the same shape.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the graph and the searches' entry points. None draws a seed from numpy's global
+        generator at each :meth:`fit`.
+    n_jobs : int, optional
+        Threads for building and searching. None or -1 uses one per core, -2 all but one,
+        and so on. Results do not depend on it.
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray, shape=(n_classes,)
+        The class labels, sorted.
+    n_features_in_ : int
+        Values per training vector (the series length for time series).
+    feature_names_in_ : numpy.ndarray of str
+        Column names, when :meth:`fit` was given a DataFrame with string column names.
+    n_samples_fit_ : int
+        Number of training points.
+    effective_metric_ : str
+        The metric in use.
+
+    See Also
+    --------
+    NearestNeighbors : The neighbours themselves.
+    nswg.Index : The index itself.
+
+    Notes
+    -----
+    The search parameters (``n_neighbors``, ``ef``, ``n_searches``, ``exact``, ``weights``,
+    ``n_jobs``) are read at prediction time, so ``set_params`` can change them without
+    refitting; the graph parameters take effect at :meth:`fit`.
+
+    Examples
+    --------
+    1-NN under DTW with a Sakoe-Chiba band of 3 % of the series length, on GunPoint:
+
+    >>> from nswg.datasets import load_ucr
+    >>> from nswg.neighbors import KNeighborsClassifier
+    >>> X_train, y_train, X_test, y_test = load_ucr("GunPoint")
+    >>> clf = KNeighborsClassifier(n_neighbors=1, metric="dtw", window=0.03)
+    >>> clf = clf.fit(X_train, y_train)
+    >>> round(clf.score(X_test, y_test), 3)
+    0.973
+
+    It is an ordinary scikit-learn estimator:
+
+    >>> from sklearn.model_selection import cross_val_score
+    >>> scores = cross_val_score(KNeighborsClassifier(n_neighbors=1), X_train, y_train, cv=3)
+    >>> scores.shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        metric: str = "euclidean",
+        radius: int | None = None,
+        window: float | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = 2,
+        graph_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        weights: Weights = "uniform",
+        random_state: int | np.random.RandomState | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_neighbors,
+            metric=metric,
+            radius=radius,
+            window=window,
+            exact=exact,
+            ef=ef,
+            n_searches=n_searches,
+            graph_neighbors=graph_neighbors,
+            max_degree=max_degree,
+            ef_construction=ef_construction,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        self.weights = weights
+
+    def fit(self, X: Any, y: Any) -> KNeighborsClassifier:
+        """Build the index over ``X`` and remember the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Training data. Under ``metric="dtw"`` series may end in NaN padding.
+        y : array-like, shape=(n,)
+            Class labels of any type that ``numpy.unique`` sorts.
+
+        Returns
+        -------
+        KNeighborsClassifier
+            The fitted estimator.
+        """
+        _check_weights(self.weights)
+        y = self._fit(X, y)
+        check_classification_targets(y)
+        self.classes_, self._y = np.unique(y, return_inverse=True)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Share of the (weighted) votes of the neighbours for each class.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, sz) or (n_queries, sz, 1)
+            The queries.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape=(n_queries, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self)
+        _check_weights(self.weights)
+        self._check_search_params()
+        k = _positive_int(self.n_neighbors, "n_neighbors")
+        distances, indices = self._kneighbors(self._validate_queries(X), k)
+        votes = self._y[indices]
+        weights = _get_weights(distances, self.weights)
+        proba = np.zeros((len(indices), len(self.classes_)))
+        rows = np.broadcast_to(np.arange(len(indices))[:, None], votes.shape)
+        np.add.at(proba, (rows, votes), 1.0 if weights is None else weights)
+        total = proba.sum(axis=1, keepdims=True)
+        total[total == 0.0] = 1.0  # all weights zero: leave the row at zero, as sklearn does
+        out: np.ndarray = proba / total
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class of each query: the (weighted) majority of its neighbours.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, sz) or (n_queries, sz, 1)
+            The queries.
+
+        Returns
+        -------
+        numpy.ndarray, shape=(n_queries,)
+            Labels from ``classes_``; a tie in the vote goes to the first of them.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsClassifier
+        >>> clf = KNeighborsClassifier(n_neighbors=1).fit([[0.0], [1.0], [5.0]], ["a", "a", "b"])
+        >>> clf.predict([[0.2], [4.0]]).tolist()
+        ['a', 'b']
+        """
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+def _univariate(X: np.ndarray) -> np.ndarray:
+    """(n, sz, 1) time series as (n, sz) rows; anything else unchanged (Index checks it)."""
+    if X.ndim == 3 and X.shape[2] == 1:
+        return X[:, :, 0]
+    if X.ndim == 3:
+        raise ValueError(
+            f"X of shape {X.shape}: only univariate time series (n_ts, sz, 1) are supported"
+        )
+    return X
+
+
+def _is_dtw(metric: Any) -> bool:
+    return isinstance(metric, str) and metric.strip().lower() == "dtw"
+
+
+def _get_weights(distances: np.ndarray, weights: Weights) -> np.ndarray | None:
+    """Vote weights as sklearn computes them (``sklearn.neighbors._base._get_weights``)."""
+    if weights == "uniform":
+        return None
+    if weights == "distance":
+        with np.errstate(divide="ignore"):
+            inverse: np.ndarray = 1.0 / distances.astype(np.float64)
+        at_zero = np.isinf(inverse)
+        rows = at_zero.any(axis=1)
+        inverse[rows] = at_zero[rows]
+        return inverse
+    if isinstance(weights, str):
+        raise ValueError(f"weights must be 'uniform', 'distance' or a callable, got {weights!r}")
+    custom: np.ndarray = np.asarray(weights(distances), dtype=np.float64)
+    return custom
+
+
+def _check_weights(weights: Any) -> None:
+    if not (callable(weights) or weights in ("uniform", "distance")):
+        raise ValueError(f"weights must be 'uniform', 'distance' or a callable, got {weights!r}")
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"Expected {name} > 0. Got {value}")
+    return int(value)
+
+
+def _n_threads(n_jobs: Any) -> int:
+    """``n_jobs`` as joblib counts it, mapped to nswg's ``n_threads`` (0 = one per core)."""
+    if n_jobs is None:
+        return 0
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"n_jobs must be an integer or None, got {n_jobs!r}")
+    n = int(n_jobs)
+    if n == 0:
+        raise ValueError("n_jobs == 0 has no meaning: use None or -1 for one thread per core")
+    if n > 0:
+        return n
+    return max(1, (os.cpu_count() or 1) + 1 + n)
+
+
+def _seed(random_state: Any) -> int:
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: The project's shared data, beside the checkout; tests that need more than the shipped set
+#: skip when it is absent.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not here")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261122)
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean fraction of the true k nearest among the k found, over queries."""
+    k = truth.shape[1]
+    return float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))

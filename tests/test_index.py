@@ -1,0 +1,251 @@
+"""The index against exact search, the UCR archive's published numbers, and bad input."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import recall_at_k
+
+import nswg
+from nswg import Index, SearchResult
+from nswg.datasets import (
+    list_ucr,
+    load_default_word_vectors,
+    load_ucr,
+    ucr_summary,
+    ucr_window_radius,
+)
+
+SHIPPED_CLASSIC = [
+    "ArrowHead", "CBF", "Chinatown", "Coffee", "ECG200", "FaceFour", "GunPoint",
+    "ItalyPowerDemand", "Plane", "SyntheticControl", "Trace", "TwoLeadECG",
+]  # fmt: skip
+
+
+def one_nn_error(index: Index, y_train, X_test, y_test) -> float:
+    res = index.search(X_test, k=1, exact=True)
+    return float(np.mean(y_train[res.ids[:, 0]] != y_test))
+
+
+@pytest.mark.parametrize("name", SHIPPED_CLASSIC)
+def test_exact_1nn_reproduces_the_published_error_rates(name):
+    assert name in list_ucr()
+    X, y, Xt, yt = load_ucr(name)
+    summary = ucr_summary()[name]
+    ed = one_nn_error(Index.build(X, metric="euclidean"), y, Xt, yt)
+    assert ed == pytest.approx(summary.ed_error, abs=1e-4)
+    radius = ucr_window_radius(summary.dtw_window_percent, X.shape[1])
+    dtw = one_nn_error(Index.build(X, metric="dtw", radius=radius), y, Xt, yt)
+    assert dtw == pytest.approx(summary.dtw_error, abs=1e-4)
+
+
+def test_default_recall_on_glove_words():
+    words, vectors = load_default_word_vectors()
+    queries, base = vectors[:500], vectors[500:]
+    index = Index.build(base, metric="cosine")
+    truth = index.search(queries, k=10, exact=True)
+    res = index.search(queries, k=10)
+    assert recall_at_k(res.ids, truth.ids) >= 0.95
+    assert res.n_distance_computations.mean() < 0.2 * len(index)
+
+
+def test_default_recall_on_ucr_under_dtw():
+    X, _, Xt, _ = load_ucr("Crop")
+    radius = ucr_window_radius(ucr_summary()["Crop"].dtw_window_percent, X.shape[1])
+    index = Index.build(X, metric="dtw", radius=radius)
+    truth = index.search(Xt[:300], k=10, exact=True)
+    res = index.search(Xt[:300], k=10)
+    assert recall_at_k(res.ids, truth.ids) >= 0.95
+    assert res.n_distance_computations.mean() < 0.2 * len(index)
+
+
+def test_search_shapes_types_and_unpacking(rng):
+    X = rng.normal(size=(200, 6))
+    index = Index.build(X)
+    one = index.search(X[3], k=4)
+    assert isinstance(one, SearchResult)
+    assert one.ids.shape == (4,) and one.ids.dtype == np.int64
+    assert one.distances.shape == (4,) and one.distances.dtype == np.float32
+    assert isinstance(one.n_distance_computations, int)
+    assert one.ids[0] == 3 and one.distances[0] == 0.0
+    assert np.all(np.diff(one.distances) >= 0)
+    batch = index.search(X[:7], k=4)
+    assert batch.ids.shape == (7, 4) and batch.distances.shape == (7, 4)
+    assert batch.n_distance_computations.shape == (7,)
+    ids, distances = batch
+    np.testing.assert_array_equal(ids[3], one.ids)
+    np.testing.assert_array_equal(distances[3], one.distances)
+
+
+def test_properties_and_repr(rng):
+    index = Index.build(rng.normal(size=(50, 30)), metric="dtw", window=0.1, n_neighbors=8)
+    assert (len(index), index.dim, index.metric, index.radius) == (50, 30, "dtw", 3)
+    assert (index.n_neighbors, index.max_degree, index.seed) == (8, 16, 0)
+    assert index.build_distance_computations > 0
+    assert repr(index).startswith("nswg.Index(n=50, dim=30, metric='dtw', radius=3")
+    assert nswg.__version__ == "0.1.0"
+
+
+def test_tslearn_shaped_time_series_are_accepted(rng):
+    X3 = rng.normal(size=(60, 25, 1))
+    a = Index.build(X3, metric="dtw", radius=2)
+    b = Index.build(X3[:, :, 0], metric="dtw", radius=2)
+    np.testing.assert_array_equal(a.search(X3[:5], k=3).ids, b.search(X3[:5, :, 0], k=3).ids)
+
+
+def test_any_numeric_dtype_and_layout_is_converted_once(rng):
+    X = rng.integers(-50, 50, size=(300, 10))
+    base = Index.build(X.astype(np.float32)).search(X[:20].astype(np.float32), k=5, exact=True)
+    for variant in (X, X.astype(np.float64), np.asfortranarray(X), X.tolist()):
+        got = Index.build(variant).search(np.asarray(variant)[:20], k=5, exact=True)
+        np.testing.assert_array_equal(got.ids, base.ids)
+    strided = np.repeat(X, 2, axis=1)[:, ::2]
+    got = Index.build(strided).search(strided[:20], k=5, exact=True)
+    np.testing.assert_array_equal(got.ids, base.ids)
+
+
+def test_ties_are_all_kept_and_ordered_by_id():
+    X = np.zeros((12, 3))
+    X[10:] = 5.0
+    index = Index.build(X)
+    for exact in (True, False):
+        ids, distances = index.search(np.zeros(3), k=10, exact=exact)
+        assert ids.tolist() == list(range(10))
+        assert (distances == 0).all()
+
+
+def test_k_equal_to_len_returns_every_point(rng):
+    X = rng.normal(size=(150, 4))
+    index = Index.build(X)
+    for exact in (True, False):
+        ids, distances = index.search(X[:3], k=150, exact=exact)
+        for row in ids:
+            assert sorted(row.tolist()) == list(range(150))
+        assert np.all(np.diff(distances, axis=1) >= 0)
+
+
+def test_one_point_index():
+    index = Index.build([[3.0, 4.0]])
+    ids, distances = index.search([0.0, 0.0], k=1)
+    assert ids.tolist() == [0] and distances.tolist() == [5.0]
+
+
+def test_variable_length_series_under_dtw():
+    nan = np.nan
+    X = [[0, 1, 2, 3], [0, 1, 2, nan], [5, 5, nan, nan]]
+    index = Index.build(X, metric="dtw")
+    ids, distances = index.search([0, 1, 2, nan], k=3, exact=True)
+    assert ids.tolist() == [1, 0, 2]
+    assert distances[:2].tolist() == [0.0, 1.0]
+
+
+def test_same_seed_same_answers_for_any_thread_count(rng):
+    X = rng.normal(size=(3000, 12))
+    Q = rng.normal(size=(200, 12))
+    runs = [Index.build(X, seed=7, n_threads=t).search(Q, k=10, n_threads=t) for t in (1, 2, 1)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.ids, runs[0].ids)
+        np.testing.assert_array_equal(
+            other.n_distance_computations, runs[0].n_distance_computations
+        )
+
+
+def test_queries_from_several_python_threads_match_one_thread(rng):
+    X = rng.normal(size=(2000, 16))
+    Q = rng.normal(size=(400, 16))
+    index = Index.build(X)
+    want = index.search(Q, k=10, n_threads=1).ids
+    got = {}
+
+    def work(t):
+        got[t] = np.stack([index.search(q, k=10).ids for q in Q[t::4]])
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t in range(4):
+        np.testing.assert_array_equal(got[t], want[t::4])
+
+
+def test_graph_search_costs_less_than_exact_at_equal_recall(rng):
+    centers = rng.normal(size=(50, 32)) * 4
+    X = centers[rng.integers(0, 50, 20000)] + rng.normal(size=(20000, 32))
+    Q = centers[rng.integers(0, 50, 200)] + rng.normal(size=(200, 32))
+    index = Index.build(X)
+    truth = index.search(Q, k=10, exact=True)
+    res = index.search(Q, k=10, ef=100)
+    assert recall_at_k(res.ids, truth.ids) >= 0.95
+    assert res.n_distance_computations.mean() < 0.1 * len(X)
+
+
+BAD_BUILDS = [
+    ([], {}, ValueError, "empty"),
+    (np.zeros((0, 3)), {}, ValueError, "empty"),
+    (np.zeros((3, 0)), {}, ValueError, "empty"),
+    (np.arange(5.0), {}, ValueError, "must be 2-D"),
+    (np.zeros((2, 3, 2)), {}, ValueError, "univariate"),
+    ([[1.0, 2.0], [3.0]], {}, ValueError, "rectangular"),
+    ([["a", "b"]], {}, TypeError, "real numbers"),
+    (np.array([[1 + 2j, 3]]), {}, TypeError, "real numbers"),
+    ([[1.0, np.nan]], {}, ValueError, "non-finite"),
+    ([[1.0, np.inf]], {"metric": "dtw"}, ValueError, "non-finite"),
+    ([[1.0, np.nan, 2.0]], {"metric": "dtw"}, ValueError, "trailing NaN"),
+    ([[1e300, 1.0]], {}, ValueError, "too large for float32"),
+    ([[0.0, 0.0], [1.0, 1.0]], {"metric": "cosine"}, ValueError, "zero norm"),
+    ([[1.0, 2.0]], {"metric": "manhattan"}, ValueError, "unknown metric"),
+    ([[1.0, 2.0]], {"metric": 3}, TypeError, "metric must be a string"),
+    ([[1.0, 2.0]], {"metric": "dtw", "radius": -1}, ValueError, "radius must not be negative"),
+    ([[1.0, 2.0]], {"metric": "dtw", "radius": 1.5}, TypeError, "radius must be an integer"),
+    ([[1.0, 2.0]], {"metric": "dtw", "window": 2.0}, ValueError, "window must be"),
+    ([[1.0, 2.0]], {"metric": "dtw", "window": float("nan")}, ValueError, "window must be"),
+    ([[1.0, 2.0]], {"metric": "dtw", "radius": 1, "window": 0.1}, ValueError, "not both"),
+    ([[1.0, 2.0]], {"radius": 1}, ValueError, "apply to metric='dtw'"),
+    ([[1.0, 2.0]], {"n_neighbors": 0}, ValueError, "n_neighbors must be at least 1"),
+    ([[1.0, 2.0]], {"n_neighbors": 8, "max_degree": 4}, ValueError, "max_degree must be at least"),
+    ([[1.0, 2.0]], {"ef_construction": -3}, ValueError, "must not be negative"),
+    ([[1.0, 2.0]], {"seed": "x"}, TypeError, "seed must be an integer"),
+]
+
+
+@pytest.mark.parametrize(("vectors", "kwargs", "error", "match"), BAD_BUILDS)
+def test_bad_build_input_raises_a_clear_error(vectors, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Index.build(vectors, **kwargs)
+
+
+BAD_SEARCHES = [
+    (np.zeros(3), {}, ValueError, "must have 4 values"),
+    (np.zeros((2, 5)), {}, ValueError, "must have 4 values"),
+    (np.zeros((0, 4)), {}, ValueError, "empty"),
+    (np.full(4, np.nan), {}, ValueError, "non-finite"),
+    (np.array([1.0, 2.0, np.inf, 0.0]), {}, ValueError, "non-finite"),
+    (np.zeros(4), {"k": 0}, ValueError, "k must be at least 1"),
+    (np.zeros(4), {"k": 21}, ValueError, r"k must be between 1 and the number of points \(20\)"),
+    (np.zeros(4), {"k": 2.5}, TypeError, "k must be an integer"),
+    (np.zeros(4), {"ef": 0}, ValueError, "ef must be at least 1"),
+    (np.zeros(4), {"n_searches": 0}, ValueError, "n_searches must be at least 1"),
+    (np.zeros(4), {"n_threads": -1}, ValueError, "n_threads must not be negative"),
+    (["a", "b", "c", "d"], {}, TypeError, "real numbers"),
+]
+
+
+@pytest.mark.parametrize(("q", "kwargs", "error", "match"), BAD_SEARCHES)
+def test_bad_search_input_raises_a_clear_error(rng, q, kwargs, error, match):
+    index = Index.build(rng.normal(size=(20, 4)) + 1)
+    with pytest.raises(error, match=match):
+        index.search(q, **kwargs)
+
+
+def test_zero_query_under_cosine_is_an_error(rng):
+    index = Index.build(rng.normal(size=(20, 4)), metric="cosine")
+    with pytest.raises(ValueError, match="zero norm"):
+        index.search(np.zeros(4))
+
+
+def test_the_constructor_is_not_the_way_in():
+    with pytest.raises(TypeError, match="Index.build"):
+        Index("not a core index")

@@ -1,0 +1,268 @@
+"""The scikit-learn estimators: sklearn's own checks, its tools, and tslearn as the oracle."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn", minversion="1.6")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.neighbors import KNeighborsClassifier as SkKNeighborsClassifier  # noqa: E402
+from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from nswg.datasets import load_ucr, ucr_summary, ucr_window_radius  # noqa: E402
+from nswg.neighbors import KNeighborsClassifier, NearestNeighbors  # noqa: E402
+
+#: Estimators put through sklearn's checks: each metric, exact and graph search, both weights.
+CHECKED = [
+    KNeighborsClassifier(),
+    KNeighborsClassifier(metric="dtw", window=0.1, weights="distance"),
+    KNeighborsClassifier(metric="dtw", exact=True, n_jobs=1),
+    KNeighborsClassifier(metric="cosine", n_neighbors=3),
+    NearestNeighbors(),
+    NearestNeighbors(metric="dtw", radius=2, exact=True),
+    NearestNeighbors(metric="cosine"),
+]
+
+#: Checks that fail by design, with the reason, per estimator.
+ZERO_VECTOR = (
+    "cosine distance is undefined for a zero vector and nswg raises ValueError; the check's "
+    "integer data (X * 3).astype(int) has all-zero rows"
+)
+
+
+def expected_failed_checks(estimator):
+    if estimator.metric == "cosine":
+        return {"check_estimators_dtypes": ZERO_VECTOR}
+    return {}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def tslearn_neighbors():
+    with warnings.catch_warnings():
+        # tslearn warns at import when the optional h5py is missing.
+        warnings.filterwarnings("ignore", message="h5py not installed", category=UserWarning)
+        return pytest.importorskip("tslearn.neighbors")
+
+
+def learned_radius(name: str, length: int) -> int:
+    return ucr_window_radius(ucr_summary()[name].dtw_window_percent, length)
+
+
+@pytest.mark.parametrize("name", ["GunPoint", "Trace", "CBF"])
+@pytest.mark.parametrize("metric", ["dtw", "euclidean"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_exact_search_predicts_what_tslearn_predicts(name, metric, k):
+    ts = tslearn_neighbors()
+    X, y, Xt, yt = load_ucr(name)
+    radius = max(learned_radius(name, X.shape[1]), 5)
+    params = {"global_constraint": "sakoe_chiba", "sakoe_chiba_radius": radius}
+    oracle = ts.KNeighborsTimeSeriesClassifier(
+        n_neighbors=k, metric=metric, metric_params=params if metric == "dtw" else None
+    ).fit(X[:, :, None], y)
+    band = {"radius": radius} if metric == "dtw" else {}
+    clf = KNeighborsClassifier(n_neighbors=k, metric=metric, exact=True, **band).fit(X, y)
+    want = oracle.predict(Xt[:, :, None])
+    np.testing.assert_array_equal(clf.predict(Xt), want)
+    np.testing.assert_allclose(clf.predict_proba(Xt), oracle.predict_proba(Xt[:, :, None]))
+    # tslearn's (n_ts, sz, 1) layout gives the same answers.
+    np.testing.assert_array_equal(clf.predict(Xt[:, :, None]), want)
+    # The graph search loses little accuracy (default settings).
+    graph = clf.set_params(exact=False)
+    assert graph.score(Xt, yt) >= np.mean(want == yt) - 0.02
+
+
+def test_kneighbors_matches_tslearn_under_dtw():
+    ts = tslearn_neighbors()
+    X, _, Xt, _ = (a[..., None] if a.ndim == 2 else a for a in load_ucr("CBF"))
+    params = {"global_constraint": "sakoe_chiba", "sakoe_chiba_radius": 6}
+    want_d, want_i = (
+        ts.KNeighborsTimeSeries(n_neighbors=4, metric_params=params).fit(X).kneighbors(Xt[:50])
+    )
+    got_d, got_i = (
+        NearestNeighbors(n_neighbors=4, metric="dtw", radius=6, exact=True)
+        .fit(X)
+        .kneighbors(Xt[:50])
+    )
+    np.testing.assert_array_equal(got_i, want_i)
+    np.testing.assert_allclose(got_d, want_d, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance", lambda d: np.exp(-d)])
+def test_euclidean_matches_sklearn(rng, weights):
+    X = rng.normal(size=(400, 8))
+    y = rng.integers(0, 3, size=400)
+    Xt = rng.normal(size=(100, 8))
+    oracle = SkKNeighborsClassifier(n_neighbors=7, weights=weights).fit(X, y)
+    for exact in (True, False):
+        clf = KNeighborsClassifier(n_neighbors=7, weights=weights, exact=exact, ef=200).fit(X, y)
+        np.testing.assert_allclose(clf.predict_proba(Xt), oracle.predict_proba(Xt), atol=1e-5)
+        np.testing.assert_array_equal(clf.predict(Xt), oracle.predict(Xt))
+
+
+def test_nearest_neighbors_matches_sklearn_in_order_and_on_its_own_points(rng):
+    X = rng.normal(size=(300, 5))
+    want_d, want_i = SkNearestNeighbors(n_neighbors=4).fit(X).kneighbors(X[:20])
+    nn = NearestNeighbors(n_neighbors=4, exact=True).fit(X)
+    got_d, got_i = nn.kneighbors(X[:20])
+    np.testing.assert_array_equal(got_i, want_i)
+    np.testing.assert_allclose(got_d, want_d, rtol=1e-5, atol=1e-5)
+    want = SkNearestNeighbors(n_neighbors=4).fit(X).kneighbors(return_distance=False)
+    np.testing.assert_array_equal(nn.kneighbors(return_distance=False), want)
+    assert nn.kneighbors(n_neighbors=2, return_distance=False).shape == (300, 2)
+
+
+def test_a_point_is_not_its_own_neighbour_but_its_duplicate_is(rng):
+    X = rng.normal(size=(50, 3))
+    X[7] = X[3]
+    for exact in (True, False):
+        distances, indices = NearestNeighbors(n_neighbors=2, exact=exact).fit(X).kneighbors()
+        assert indices[3, 0] == 7 and indices[7, 0] == 3
+        assert distances[3, 0] == distances[7, 0] == 0.0
+        assert not (indices == np.arange(50)[:, None]).any()
+    X[:] = 1.0  # all duplicates: as sklearn, drop the first of them from each row
+    indices = NearestNeighbors(n_neighbors=2, exact=True).fit(X).kneighbors(return_distance=False)
+    assert indices[0].tolist() == [1, 2] and indices[1].tolist() == [0, 2]
+    assert indices[5].tolist() == [1, 2]
+
+
+def test_too_many_neighbours_raise_like_sklearn(rng):
+    X = rng.normal(size=(6, 3))
+    nn = NearestNeighbors(n_neighbors=7).fit(X)
+    with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit, but n_neighbors = 7"):
+        nn.kneighbors(X)
+    with pytest.raises(ValueError, match="n_neighbors < n_samples_fit, but n_neighbors = 6"):
+        nn.kneighbors(n_neighbors=6)
+    with pytest.raises(ValueError, match="Expected n_neighbors > 0"):
+        nn.kneighbors(X, n_neighbors=0)
+    clf = KNeighborsClassifier().fit(X, [0, 1, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="n_samples_fit = 6"):
+        clf.set_params(n_neighbors=10).predict(X)
+
+
+def test_bad_parameters_raise_at_fit_not_in_init(rng):
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 2
+    for params, error, match in [
+        ({"metric": "manhattan"}, ValueError, "metric must be one of"),
+        ({"weights": "gaussian"}, ValueError, "weights must be"),
+        ({"ef": 0}, ValueError, "ef > 0"),
+        ({"n_searches": 1.5}, TypeError, "n_searches must be an integer"),
+        ({"n_jobs": 0}, ValueError, "n_jobs == 0"),
+        ({"radius": 3}, ValueError, "radius and window apply to metric='dtw'"),
+        ({"metric": "dtw", "radius": 3, "window": 0.1}, ValueError, "not both"),
+        ({"graph_neighbors": 0}, ValueError, "n_neighbors must be at least 1"),
+    ]:
+        clf = KNeighborsClassifier(**params)
+        with pytest.raises(error, match=match):
+            clf.fit(X, y)
+
+
+def test_first_training_point_wins_a_tie_as_in_tslearn():
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [-1.0, -1.0]])
+    for exact in (True, False):
+        clf = KNeighborsClassifier(n_neighbors=1, exact=exact)
+        assert clf.fit(X, ["b", "a", "c", "d"]).predict([[0.0, 0.0]]).tolist() == ["b"]
+        assert clf.fit(X[[1, 0, 2, 3]], ["a", "b", "c", "d"]).predict([[0, 0]]).tolist() == ["a"]
+        # Equidistant neighbours of two classes: the vote goes to the first class.
+        clf = KNeighborsClassifier(n_neighbors=2, exact=exact).fit(X[2:], ["y", "x"])
+        assert clf.predict([[0.0, 0.0]]).tolist() == ["x"]
+
+
+def test_labels_of_any_type(rng):
+    X = rng.normal(size=(60, 4))
+    for labels in (["cat", "dog", "emu"], [-5, 0, 17], [1.0, 2.0, 3.0], [True, False, True]):
+        y = np.array(labels)[np.arange(60) % 3]
+        clf = KNeighborsClassifier(n_neighbors=1).fit(X, y)
+        np.testing.assert_array_equal(clf.classes_, np.unique(y))
+        np.testing.assert_array_equal(clf.predict(X), y)
+        assert clf.predict(X).dtype == y.dtype
+
+
+def test_pipeline_grid_search_and_cross_validation():
+    X, y, Xt, yt = load_ucr("CBF")
+    pipe = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=1, metric="dtw"))
+    scores = cross_val_score(pipe, Xt[:300], yt[:300], cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.9
+    grid = GridSearchCV(
+        KNeighborsClassifier(metric="dtw"),
+        {"n_neighbors": [1, 3], "radius": [0, 6], "ef": [8, 32]},
+        cv=3,
+    ).fit(X, y)
+    assert grid.best_params_["radius"] == 6
+    assert grid.score(Xt, yt) > 0.95
+    assert grid.best_estimator_.n_samples_fit_ == len(X)
+
+
+def test_clone_copies_parameters_not_the_fit(rng):
+    X, y = rng.normal(size=(30, 4)), np.arange(30) % 2
+    clf = KNeighborsClassifier(n_neighbors=3, metric="dtw", window=0.2, ef=20).fit(X, y)
+    copy_ = clone(clf)
+    assert copy_.get_params() == clf.get_params()
+    assert not hasattr(copy_, "classes_") and not hasattr(copy_, "_index")
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_pickle_and_deepcopy_rebuild_the_same_graph(rng, exact):
+    X, y = rng.normal(size=(500, 12)), rng.integers(0, 4, size=500)
+    Xt = rng.normal(size=(200, 12))
+    clf = KNeighborsClassifier(n_neighbors=5, ef=10, n_searches=1, exact=exact).fit(X, y)
+    want = clf.kneighbors(Xt)
+    for restored in (pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf)):
+        assert restored._index is None  # dropped; rebuilt on first use
+        got = restored.kneighbors(Xt)
+        np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(restored.predict(Xt), clf.predict(Xt))
+    assert clf._index is not None  # pickling did not touch the original
+
+
+def test_exact_fit_then_graph_search_builds_the_graph(rng):
+    X, y = rng.normal(size=(400, 6)), rng.integers(0, 2, size=400)
+    Xt = rng.normal(size=(50, 6))
+    graph = KNeighborsClassifier(n_neighbors=3).fit(X, y).kneighbors(Xt)
+    clf = KNeighborsClassifier(n_neighbors=3, exact=True).fit(X, y)
+    assert clf._index.n_neighbors == 1  # fit built only a minimal graph
+    got = clf.set_params(exact=False).kneighbors(Xt)
+    assert clf._index.n_neighbors == 16
+    np.testing.assert_array_equal(got[1], graph[1])
+
+
+def test_variable_length_series_under_dtw():
+    nan = np.nan
+    X = [[0, 1, 2, 3], [0, 1, 2, nan], [5, 5, nan, nan]]
+    nn = NearestNeighbors(n_neighbors=3, metric="dtw", exact=True).fit(X)
+    assert nn.kneighbors([[0, 1, 2, nan]], return_distance=False).tolist() == [[1, 0, 2]]
+    with pytest.raises(ValueError, match="NaN"):
+        NearestNeighbors(metric="euclidean").fit(X)
+
+
+def test_threads_do_not_change_results(rng):
+    X, y = rng.normal(size=(600, 10)), rng.integers(0, 3, size=600)
+    Xt = rng.normal(size=(100, 10))
+    answers = [
+        KNeighborsClassifier(n_jobs=n_jobs, ef=12).fit(X, y).kneighbors(Xt)[1]
+        for n_jobs in (None, 1, 2, -1, -2)
+    ]
+    for a in answers[1:]:
+        np.testing.assert_array_equal(a, answers[0])
+
+
+def test_random_state_seeds_the_graph(rng):
+    X = rng.normal(size=(300, 4))
+    a = NearestNeighbors(random_state=1).fit(X)
+    b = NearestNeighbors(random_state=np.random.RandomState(5)).fit(X)
+    assert a._index.seed == 1
+    assert b._index.seed == np.random.RandomState(5).randint(np.iinfo(np.int32).max)
