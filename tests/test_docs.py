@@ -53,25 +53,36 @@ def test_doctests(name, tmp_path, monkeypatch):
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
 
 
-def python_blocks(markdown: str) -> list[str]:
-    """Every ```python fenced block, in order."""
-    return re.findall(r"^```python[^\n]*\n(.*?)^```", markdown, flags=re.MULTILINE | re.DOTALL)
+def fenced_blocks(markdown: str, language: str) -> list[str]:
+    """Every fenced block of `language` (```python, ```pycon), in order."""
+    pattern = rf"^```{language}[^\n]*\n(.*?)^```"
+    return re.findall(pattern, markdown, flags=re.MULTILINE | re.DOTALL)
 
 
-def test_python_blocks_are_found():
+def test_fenced_blocks_are_found():
     text = "x\n```python\na = 1\n```\n```bash\nls\n```\n```python title\nb = a + 1\n```\n"
-    assert python_blocks(text) == ["a = 1\n", "b = a + 1\n"]
+    assert fenced_blocks(text, "python") == ["a = 1\n", "b = a + 1\n"]
+    assert fenced_blocks(text, "pycon") == []
 
 
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    """Every ```python block of README.md, in order, in one namespace, in a scratch folder."""
+def test_readme_examples_run(tmp_path, monkeypatch):
+    """The README's ```pycon sessions, in order, in one namespace, as doctests (their printed
+    output must match), then its ```python blocks, in a scratch folder."""
     if not README.is_file():
         pytest.skip("no README.md")
-    blocks = python_blocks(README.read_text(encoding="utf-8"))
-    if not blocks:
-        pytest.skip("README.md has no ```python blocks yet")
+    text = README.read_text(encoding="utf-8")
+    sessions, blocks = fenced_blocks(text, "pycon"), fenced_blocks(text, "python")
+    if not sessions and not blocks:
+        pytest.skip("README.md has no examples")
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "__readme__"}
+    if sessions:
+        test = doctest.DocTestParser().get_doctest(
+            "\n".join(sessions), namespace, "README.md", str(README), 0
+        )
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        runner.run(test, clear_globs=False)
+        result = runner.summarize(verbose=False)
+        assert result.failed == 0, f"{result.failed} of {result.attempted} README examples failed"
     for i, block in enumerate(blocks, 1):
-        code = compile(block, f"README.md python block {i}", "exec")
-        exec(code, namespace)
+        exec(compile(block, f"README.md python block {i}", "exec"), namespace)

@@ -249,6 +249,8 @@ class WordVectors:
         ['king', 'queen']
         """
         topn = _positive_int(topn, "topn")
+        if "k" in search_options:
+            raise TypeError("most_similar takes the number of words as topn=, not k=")
         if isinstance(word_or_vector, str):
             skip: int | None = self._row(word_or_vector)
             query = self._vectors[skip]
