@@ -1,19 +1,8 @@
 //! The index file format, and atomic saving.
 //!
-//! All numbers are little-endian. Version 1:
-//!
-//! | bytes | content |
-//! |---|---|
-//! | 8 | magic `NSWGIDX\0` |
-//! | 4 | format version, u32 |
-//! | 4 | metric, u32: 0 Euclidean, 1 cosine, 2 DTW |
-//! | 8 × 9 | u64: Sakoe-Chiba radius (`u64::MAX` for the full window or no band), n_neighbors, max_degree, ef_construction, n_searches, seed, build distance computations, n (points), dim |
-//! | 4·n·dim | vectors, f32, row-major (normalised under cosine; NaN padding kept under DTW) |
-//! | 4·n·max_degree | adjacency, u32, `u32::MAX` padding |
-//! | n | deletion marks, one byte each (0 or 1) |
-//! | 4 | CRC-32 (IEEE) of every byte before it |
-//!
-//! A reader refuses a file whose magic, version, length, checksum or contents do not add up, so a
+//! The layout, field by field, and what a reader refuses are in `docs/format.md`: magic bytes,
+//! version, metric, nine u64 header fields, vectors, adjacency, deletion marks, CRC-32. A reader
+//! refuses a file whose magic, version, length, checksum or contents do not add up, so a
 //! truncated, corrupted or foreign file is an error, never a half-read index.
 
 use std::fs::File;
