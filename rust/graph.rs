@@ -73,14 +73,20 @@ impl Graph {
             return None;
         }
         let n = links.len() / max_degree;
+        // `seen_by[x]` is one more than the last node whose list holds `x`: a duplicate shows in
+        // one lookup, without sorting each list.
+        let mut seen_by = vec![0usize; n];
         for (node, row) in links.chunks_exact(max_degree).enumerate() {
             let degree = row.iter().position(|&x| x == INVALID).unwrap_or(max_degree);
             let (list, padding) = row.split_at(degree);
-            let valid = list.iter().all(|&x| (x as usize) < n && x as usize != node)
-                && padding.iter().all(|&x| x == INVALID);
-            let mut sorted = list.to_vec();
-            sorted.sort_unstable();
-            if !valid || sorted.windows(2).any(|w| w[0] == w[1]) {
+            for &x in list {
+                let x = x as usize;
+                if x >= n || x == node || seen_by[x] == node + 1 {
+                    return None;
+                }
+                seen_by[x] = node + 1;
+            }
+            if padding.iter().any(|&x| x != INVALID) {
                 return None;
             }
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -153,22 +154,29 @@ def test_same_seed_same_answers_for_any_thread_count(rng):
 
 
 def test_queries_from_several_python_threads_match_one_thread(rng):
+    n_threads, per_thread = 8, 1000
     X = rng.normal(size=(2000, 16))
-    Q = rng.normal(size=(400, 16))
+    Q = rng.normal(size=(n_threads * per_thread, 16))
     index = Index.build(X)
-    want = index.search(Q, k=10, n_threads=1).ids
+    want = index.search(Q, k=10, n_threads=1)
     got = {}
+    start = threading.Barrier(n_threads)
 
     def work(t):
-        got[t] = np.stack([index.search(q, k=10).ids for q in Q[t::4]])
+        start.wait()
+        got[t] = [index.search(q, k=10) for q in Q[t::n_threads]]
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    for t in range(4):
-        np.testing.assert_array_equal(got[t], want[t::4])
+    for t in range(n_threads):
+        assert len(got[t]) == per_thread
+        np.testing.assert_array_equal(np.stack([r.ids for r in got[t]]), want.ids[t::n_threads])
+        np.testing.assert_array_equal(
+            np.stack([r.distances for r in got[t]]), want.distances[t::n_threads]
+        )
 
 
 def test_graph_search_costs_less_than_exact_at_equal_recall(rng):
@@ -249,3 +257,122 @@ def test_zero_query_under_cosine_is_an_error(rng):
 def test_the_constructor_is_not_the_way_in():
     with pytest.raises(TypeError, match="Index.build"):
         Index("not a core index")
+
+
+BAD_ADDS = [
+    (np.zeros((2, 3)), {}, ValueError, "must have 4 values"),
+    (np.zeros(4), {}, ValueError, "must be 2-D"),
+    (np.zeros((0, 4)), {}, ValueError, "empty"),
+    (np.full((1, 4), np.nan), {}, ValueError, "non-finite"),
+    (np.array([[1.0, -np.inf, 0.0, 0.0]]), {}, ValueError, "non-finite"),
+    (np.full((1, 4), 1e300), {}, ValueError, "too large for float32"),
+    ([["a", "b", "c", "d"]], {}, TypeError, "real numbers"),
+    ([[1.0, 2.0], [3.0]], {}, ValueError, "rectangular"),
+    (np.zeros((1, 4)), {"n_threads": -1}, ValueError, "n_threads must not be negative"),
+    (np.zeros((1, 4)), {"n_threads": 1.0}, TypeError, "n_threads must be an integer"),
+]
+
+
+@pytest.mark.parametrize(("vectors", "kwargs", "error", "match"), BAD_ADDS)
+def test_bad_additions_raise_a_clear_error_and_add_nothing(rng, vectors, kwargs, error, match):
+    index = Index.build(rng.normal(size=(20, 4)))
+    with pytest.raises(error, match=match):
+        index.add(vectors, **kwargs)
+    assert index.n_ids == len(index) == 20
+
+
+BAD_REMOVES = [
+    ([20], ValueError, "id 20 is out of range"),
+    ([2**64 - 1], ValueError, "out of range"),
+    ([2**70], TypeError, "ids must be integers"),
+    ([-1], ValueError, "must not be negative"),
+    ([3, 3], ValueError, "given twice"),
+    ([1.0], TypeError, "ids must be integers"),
+    ([True], TypeError, "ids must be integers"),
+    ("3", TypeError, "ids must be integers"),
+    (None, TypeError, "ids must be integers"),
+    (list(range(20)), ValueError, "cannot remove every point"),
+]
+
+
+@pytest.mark.parametrize(("ids", "error", "match"), BAD_REMOVES)
+def test_bad_removals_raise_a_clear_error_and_remove_nothing(rng, ids, error, match):
+    index = Index.build(rng.normal(size=(20, 4)))
+    with pytest.raises(error, match=match):
+        index.remove(ids)
+    assert len(index) == 20
+    index.remove([3])
+    with pytest.raises(ValueError, match="removed already"):
+        index.remove([3])
+
+
+def bad_paths(tmp_path):
+    """(what, path, error, message) for save and for load."""
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    missing = tmp_path / "no such folder" / "index.nswg"
+    return [
+        ("save", folder, IsADirectoryError, "Is a directory"),
+        ("save", missing, FileNotFoundError, "No such file"),
+        ("save", "", OSError, "names no file"),
+        ("save", tmp_path / "..", OSError, "names no file"),
+        ("save", 3, TypeError, "os.PathLike"),
+        ("load", folder, IsADirectoryError, "Is a directory"),
+        ("load", missing, FileNotFoundError, "No such file"),
+        ("load", "", FileNotFoundError, "No such file"),
+        ("load", os.devnull, ValueError, "bad magic bytes"),
+        ("load", None, TypeError, "os.PathLike"),
+    ]
+
+
+def test_bad_paths_raise_a_clear_error(rng, tmp_path):
+    index = Index.build(rng.normal(size=(20, 4)))
+    for what, path, error, match in bad_paths(tmp_path):
+        with pytest.raises(error, match=match):
+            index.save(path) if what == "save" else Index.load(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a folder"]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="file permissions do not bind root (or this system has none)",
+)
+def test_files_without_permission_raise_permission_error(rng, tmp_path):
+    index = Index.build(rng.normal(size=(20, 4)))
+    path = tmp_path / "index.nswg"
+    index.save(path)
+    path.chmod(0)
+    with pytest.raises(PermissionError):
+        Index.load(path)
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError):
+            index.save(tmp_path / "other.nswg")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_odd_but_valid_arrays_are_accepted_everywhere(rng):
+    X = rng.normal(size=(40, 6))
+    plain = Index.build(X)
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    variants = [
+        read_only,
+        np.asfortranarray(X),
+        X.astype(">f8"),
+        np.repeat(X, 2, axis=0)[::2],
+        np.repeat(X, 2, axis=1)[:, ::2],
+    ]
+    want = plain.search(X[:5], k=3)
+    for V in variants:
+        index = Index.build(V)
+        np.testing.assert_array_equal(index.search(V[:5], k=3).ids, want.ids)
+        index.add(V[:2])
+        ids = np.array([40, 41], dtype=np.uint32)
+        ids.setflags(write=False)
+        index.remove(ids[::-1])
+        assert len(index) == 40
+    # Large finite values are ranked exactly while their squared distances fit in float32.
+    huge = Index.build(X * 1e15)
+    np.testing.assert_array_equal(huge.search(X[:5] * 1e15, k=3).ids, plain.search(X[:5], k=3).ids)

@@ -305,7 +305,7 @@ class Index:
 
         The write is atomic: the index goes to a temporary file beside ``path``, is flushed to
         disk, then renamed over ``path``, so an interrupted save leaves the previous file intact.
-        The format is versioned and checksummed (see ``rust/persist.rs``).
+        The format is versioned and checksummed (see ``docs/format.md``).
 
         Raises
         ------
