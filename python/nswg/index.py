@@ -57,6 +57,16 @@ class SearchResult:
     n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
         LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
         costs about as much as one Euclidean distance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg import Index
+    >>> index = Index.build(np.arange(8.0).reshape(4, 2))
+    >>> res = index.search([[0.0, 1.0], [6.0, 7.0]], k=2, exact=True)
+    >>> res.ids.tolist(), res.n_distance_computations.tolist()
+    ([[0, 1], [3, 2]], [4, 4])
+    >>> ids, distances = res
     """
 
     ids: np.ndarray
@@ -161,6 +171,18 @@ class Index:
         -----
         Ctrl-C stops a build within a fraction of a second with ``KeyboardInterrupt``; the
         process stays usable. So does an exception raised by a ``progress`` callable.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> series = np.cumsum(np.random.default_rng(0).normal(size=(300, 50)), axis=1)
+        >>> counts = []
+        >>> def report(done, total):
+        ...     counts.append((done, total))
+        >>> index = Index.build(series, metric="dtw", window=0.1, progress=report)
+        >>> index.radius, counts[-1]
+        (5, (300, 300))
 
         Raises
         ------
@@ -319,6 +341,17 @@ class Index:
         ------
         ValueError
             An id out of range, repeated or already removed, or removing every point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.arange(10.0).reshape(5, 2))
+        >>> index.remove([0, 1])
+        >>> len(index), index.n_ids
+        (3, 5)
+        >>> index.search([0.0, 0.0], k=1).ids.tolist()
+        [2]
         """
         array = np.asarray(ids)
         if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
@@ -376,6 +409,15 @@ class Index:
         ------
         OSError
             The file cannot be written (a directory, no permission, ...).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.eye(4))
+        >>> index.save("eye.nswg")
+        >>> Index.load("eye.nswg").search([0.0, 0.0, 1.0, 0.0], k=1).ids.tolist()
+        [2]
         """
         self._core.save(os.fspath(path))
 
@@ -389,6 +431,14 @@ class Index:
             The file cannot be read.
         ValueError
             The file is not an nswg index: truncated, corrupted, foreign, or of a newer format.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> Index.build(np.eye(3), metric="cosine").save("eye.nswg")
+        >>> Index.load("eye.nswg")
+        nswg.Index(n=3, dim=3, metric='cosine', n_neighbors=16, max_degree=32, mean_degree=1.3)
         """
         return cls(_core.Index.load(os.fspath(path)))
 

@@ -338,6 +338,13 @@ class NearestNeighbors(_NeighborsBase):
         -------
         NearestNeighbors
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors(n_neighbors=1).fit([[0.0, 1.0], [2.0, 3.0]])
+        >>> nn.n_samples_fit_, nn.n_features_in_
+        (2, 2)
         """
         self._fit(X)
         return self
@@ -483,6 +490,13 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         -------
         KNeighborsClassifier
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsClassifier
+        >>> clf = KNeighborsClassifier(n_neighbors=1).fit([[0.0], [1.0], [5.0]], [2, 2, 7])
+        >>> clf.classes_.tolist()
+        [2, 7]
         """
         _check_weights(self.weights)
         y = self._fit(X, y)
@@ -502,6 +516,14 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         -------
         numpy.ndarray of float64, shape=(n_queries, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsClassifier
+        >>> X, y = [[0.0], [1.0], [2.0], [9.0]], ["a", "a", "b", "b"]
+        >>> clf = KNeighborsClassifier(n_neighbors=3).fit(X, y)
+        >>> clf.predict_proba([[0.5], [8.0]]).round(3).tolist()
+        [[0.667, 0.333], [0.333, 0.667]]
         """
         check_is_fitted(self)
         _check_weights(self.weights)
