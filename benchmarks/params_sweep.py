@@ -16,6 +16,10 @@ Prints Markdown tables.
 
     python benchmarks/params_sweep.py > sweep.md
     python benchmarks/params_sweep.py --only search --timings
+    python benchmarks/params_sweep.py --only curves --plot docs/params_curves.png
+
+``--plot`` draws recall@10 against distance computations per query over the ``ef`` sweep, one
+curve per graph (``n_neighbors`` of the build), one panel per workload (needs matplotlib).
 """
 
 from __future__ import annotations
@@ -141,7 +145,7 @@ def search_tables(ws: list[Workload], build_threads: int, truth: Truth) -> None:
         )
         print(f"`ef` (with `n_searches=2`), recall@{K}:\n")
         rows = []
-        for ef in (10, 16, 24, 32, 48, 64, 96, 128, 192, 256):
+        for ef in EF_SWEEP:
             m = measure(w, index, truth, ef=ef, n_searches=2)
             rows.append([ef, m["recall"], m["dist"], 100 * m["dist"] / len(index), m["us"]])
         print(md_table(["ef", "recall@10", "distances/query", "% of n", "µs/query"], rows))
@@ -318,12 +322,47 @@ def dtw_tables(ws: list[Workload], build_threads: int, truth: Truth) -> None:
         )
 
 
+#: The ``ef`` sweep of the search tables and of the curves.
+EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def curves(ws: list[Workload], build_threads: int, truth: Truth, path: str) -> None:
+    """Recall@10 against distance computations per query over ``EF_SWEEP``, per n_neighbors."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(ws), figsize=(5 * len(ws), 3.6), squeeze=False)
+    for ax, w in zip(axes[0], ws):
+        for m_ in (4, 8, 16, 32):
+            index, _ = w.build(build_threads, n_neighbors=m_)
+            points = [measure(w, index, truth, ef=ef) for ef in EF_SWEEP]
+            label = f"n_neighbors={m_}" + (" (default)" if m_ == 16 else "")
+            ax.plot(
+                [p["dist"] for p in points], [p["recall"] for p in points], "o-", ms=3, label=label
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("distance computations per query" + (" (DTW)" if w.metric == "dtw" else ""))
+        ax.set_ylabel(f"recall@{K}")
+        ax.set_title(
+            f"{w.name}: {len(w.base)} points, {w.metric}, ef = {EF_SWEEP[0]}..{EF_SWEEP[-1]}"
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"\n![recall against cost]({path})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", default="words,crop", help="words and/or crop")
     parser.add_argument(
-        "--only", choices=("search", "build", "dtw"), help="one group of tables only"
+        "--only", choices=("search", "build", "dtw", "curves"), help="one group only"
     )
+    parser.add_argument("--plot", help="PNG file for the curves (with --only curves or none)")
     parser.add_argument("--build-threads", type=int, default=0, help="0: one per core")
     parser.add_argument("--timings", action="store_true", help="add wall-clock columns")
     args = parser.parse_args(argv)
@@ -341,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in groups.items():
         if args.only in (None, name):
             fn(ws, args.build_threads, truth)
+    if args.plot is not None and args.only in (None, "curves"):
+        curves(ws, args.build_threads, truth, args.plot)
     return 0
 
 

@@ -3,7 +3,9 @@
 use rayon::prelude::*;
 
 use crate::distance::Distance;
+use crate::error::{Error, Result};
 use crate::points::Points;
+use crate::progress::Progress;
 use crate::search::{Search, SearchParams};
 use crate::store::Candidate;
 
@@ -56,8 +58,8 @@ impl Graph {
         self.links.iter().filter(|&&x| x != INVALID).count()
     }
 
-    /// Makes room for nodes up to `n`, without links.
-    pub fn grow(&mut self, n: usize) {
+    /// Makes room for nodes up to `n`, without links, or drops the nodes from `n` on.
+    pub fn resize(&mut self, n: usize) {
         self.links.resize(n * self.max_degree, INVALID);
     }
 
@@ -108,13 +110,6 @@ pub struct BuildParams {
     pub seed: u64,
 }
 
-/// Builds the graph over `points` and returns it with the number of distances computed.
-pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -> (Graph, u64) {
-    let mut graph = Graph::new(points.len(), params.max_degree);
-    let cost = insert(&mut graph, points, distance, params, 0, &[]);
-    (graph, cost)
-}
-
 /// Links points `from..` into a graph that already links the points before them, and returns
 /// the number of distances computed. Points marked in `deleted` are never chosen as neighbours.
 ///
@@ -124,6 +119,10 @@ pub fn build<D: Distance>(points: &Points, distance: &D, params: &BuildParams) -
 /// larger than 1/32 of the points already linked: a batch's searches run in parallel against the
 /// graph as it was before the batch, and its links are then added in a fixed order. The graph
 /// depends on the points, the parameters and the seed, not on the number of threads.
+///
+/// `progress` counts the points linked after each batch. Once it is cancelled the remaining
+/// searches are skipped and [`Error::Interrupted`] is returned, with the graph as it was before
+/// the call: the nodes from `from` on are dropped and the lists of older nodes restored.
 pub fn insert<D: Distance>(
     graph: &mut Graph,
     points: &Points,
@@ -131,11 +130,17 @@ pub fn insert<D: Distance>(
     params: &BuildParams,
     from: usize,
     deleted: &[bool],
-) -> u64 {
+    progress: &Progress,
+) -> Result<u64> {
     let n = points.len();
-    graph.grow(n);
+    graph.resize(n);
     let mut n_distances = 0u64;
     let mut inserted = from.max(n.min(1));
+    // The lists of nodes before `from` as they were before their first change, to restore them
+    // if the call is interrupted.
+    let mut undo: Vec<(u32, Vec<u32>)> = Vec::new();
+    let mut saved = vec![false; from];
+    progress.start(n - from, inserted - from);
     while inserted < n {
         let end = n.min(inserted + (inserted / BATCH_DIVISOR).max(1));
         let search = SearchParams {
@@ -151,6 +156,9 @@ pub fn insert<D: Distance>(
             .map_init(
                 || Search::<D::Scratch>::new(n),
                 |s, p| {
+                    if progress.is_cancelled() {
+                        return (Vec::new(), 0);
+                    }
                     let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let query = points.row(p as u32);
                     s.greedy(
@@ -169,6 +177,13 @@ pub fn insert<D: Distance>(
                 },
             )
             .collect();
+        if progress.is_cancelled() {
+            for (id, list) in undo {
+                graph.set_neighbors(id, &list);
+            }
+            graph.resize(from);
+            return Err(Error::Interrupted);
+        }
 
         // Reverse links, grouped by the node that receives them.
         let mut incoming: Vec<(u32, Candidate)> = Vec::new();
@@ -206,12 +221,17 @@ pub fn insert<D: Distance>(
             })
             .collect();
         for (target, list, cost) in updated {
+            if (target as usize) < from && !saved[target as usize] {
+                saved[target as usize] = true;
+                undo.push((target, graph.neighbors(target).to_vec()));
+            }
             graph.set_neighbors(target, &list);
             n_distances += cost;
         }
         inserted = end;
+        progress.set_done(inserted - from);
     }
-    n_distances
+    Ok(n_distances)
 }
 
 /// The neighbour list of `target` with the `new` links added, pruned to the maximum degree.

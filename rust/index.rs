@@ -6,6 +6,7 @@ use crate::distance::{Cosine, Cost, Distance, Dtw, Envelopes, SquaredEuclidean};
 use crate::error::{Error, Result};
 use crate::graph::{self, BuildParams, Graph};
 use crate::points::Points;
+use crate::progress::Progress;
 use crate::search::{Search, SearchParams};
 
 /// The dissimilarity an index ranks by.
@@ -106,14 +107,28 @@ pub struct Index {
 impl Index {
     /// Builds an index over `data`, rows of `dim` values, with the current rayon thread pool.
     pub fn build(data: Vec<f32>, dim: usize, options: IndexOptions) -> Result<Self> {
+        Self::build_with_progress(data, dim, options, &Progress::new())
+    }
+
+    /// [`Index::build`], reporting to `progress` and stopping with [`Error::Interrupted`] once it
+    /// is cancelled.
+    pub fn build_with_progress(
+        data: Vec<f32>,
+        dim: usize,
+        options: IndexOptions,
+        progress: &Progress,
+    ) -> Result<Self> {
         let points = Self::checked_points(data, dim, &options.metric)?;
         if points.is_empty() {
             return Err(Error::Empty);
         }
-        Self::from_parts(points, None, options, Vec::new(), 0)
+        let mut index = Self::from_parts(points, None, options, Vec::new(), 0)?;
+        index.link_from(0, progress)?;
+        Ok(index)
     }
 
-    /// An index over `points` with `graph` (built now if `None`) and deletion marks.
+    /// An index over `points` with `graph` and deletion marks. Without a graph, the points are
+    /// left unlinked: [`Index::link_from`] must link them.
     pub(crate) fn from_parts(
         points: Points,
         graph: Option<Graph>,
@@ -128,7 +143,7 @@ impl Index {
             _ => None,
         };
         let n_deleted = deleted.iter().filter(|&&d| d).count();
-        let mut index = Self {
+        Ok(Self {
             graph: graph.unwrap_or_else(|| Graph::new(0, options.max_degree)),
             points,
             envelopes,
@@ -136,17 +151,19 @@ impl Index {
             deleted,
             n_deleted,
             build_distance_computations,
-        };
-        if index.graph.links().len() < index.points.len() * options.max_degree {
-            index.link_from(0);
-        }
-        Ok(index)
+        })
     }
 
     /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
     /// build time after the others. Returns the id of the first new row; ids continue from the
     /// last one.
     pub fn add(&mut self, data: Vec<f32>) -> Result<u64> {
+        self.add_with_progress(data, &Progress::new())
+    }
+
+    /// [`Index::add`], reporting to `progress`. Once `progress` is cancelled it stops with
+    /// [`Error::Interrupted`] and leaves the index exactly as it was before the call.
+    pub fn add_with_progress(&mut self, data: Vec<f32>, progress: &Progress) -> Result<u64> {
         if data.len() % self.dim() != 0 {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
@@ -163,7 +180,17 @@ impl Index {
         if let Metric::Dtw { sakoe_chiba_radius } = self.options.metric {
             self.envelopes = Envelopes::new(&self.points, sakoe_chiba_radius);
         }
-        self.link_from(first);
+        if let Err(e) = self.link_from(first, progress) {
+            // The graph is restored already; drop the new points and what was derived from them.
+            self.points.truncate(first);
+            if !self.deleted.is_empty() {
+                self.deleted.truncate(first);
+            }
+            if let Metric::Dtw { sakoe_chiba_radius } = self.options.metric {
+                self.envelopes = Envelopes::new(&self.points, sakoe_chiba_radius);
+            }
+            return Err(e);
+        }
         Ok(first as u64)
     }
 
@@ -196,12 +223,20 @@ impl Index {
     /// Rebuilds the index over the points not removed, freeing the memory of the removed ones.
     /// Ids change: returns the old id of each new one.
     pub fn compact(&mut self) -> Result<Vec<u64>> {
+        self.compact_with_progress(&Progress::new())
+    }
+
+    /// [`Index::compact`], reporting to `progress`. Once `progress` is cancelled it stops with
+    /// [`Error::Interrupted`] and leaves the index as it was.
+    pub fn compact_with_progress(&mut self, progress: &Progress) -> Result<Vec<u64>> {
         let kept: Vec<u64> = (0..self.points.len() as u32)
             .filter(|&id| !self.is_deleted(id))
             .map(u64::from)
             .collect();
         let points = self.points.retain(|id| !self.is_deleted(id));
-        *self = Self::from_parts(points, None, self.options, Vec::new(), 0)?;
+        let mut compacted = Self::from_parts(points, None, self.options, Vec::new(), 0)?;
+        compacted.link_from(0, progress)?;
+        *self = compacted;
         Ok(kept)
     }
 
@@ -232,8 +267,8 @@ impl Index {
         Ok(points)
     }
 
-    /// Links rows `from..` into the graph.
-    fn link_from(&mut self, from: usize) {
+    /// Links rows `from..` into the graph; interrupted, leaves the graph as it was.
+    fn link_from(&mut self, from: usize, progress: &Progress) -> Result<()> {
         let o = self.options;
         let params = BuildParams {
             n_neighbors: o.n_neighbors,
@@ -244,18 +279,27 @@ impl Index {
         };
         let (graph, points, deleted) = (&mut self.graph, &self.points, &self.deleted);
         self.build_distance_computations += match o.metric {
-            Metric::Euclidean => {
-                graph::insert(graph, points, &SquaredEuclidean, &params, from, deleted)
+            Metric::Euclidean => graph::insert(
+                graph,
+                points,
+                &SquaredEuclidean,
+                &params,
+                from,
+                deleted,
+                progress,
+            ),
+            Metric::Cosine => {
+                graph::insert(graph, points, &Cosine, &params, from, deleted, progress)
             }
-            Metric::Cosine => graph::insert(graph, points, &Cosine, &params, from, deleted),
             Metric::Dtw { sakoe_chiba_radius } => {
                 let dtw = Dtw {
                     sakoe_chiba_radius,
                     envelopes: self.envelopes.as_ref(),
                 };
-                graph::insert(graph, points, &dtw, &params, from, deleted)
+                graph::insert(graph, points, &dtw, &params, from, deleted, progress)
             }
-        };
+        }?;
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -658,6 +702,95 @@ mod tests {
                 .collect();
             assert_eq!(mapped, truth.ids);
         }
+    }
+
+    /// Cancels `progress` once it counts `at` points linked, from another thread.
+    fn cancel_at<R: Send>(progress: &Progress, at: usize, work: impl FnOnce() -> R + Send) -> R {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while progress.done() < at {
+                    std::thread::yield_now();
+                }
+                progress.cancel();
+            });
+            work()
+        })
+    }
+
+    #[test]
+    fn progress_counts_up_to_the_points_linked() {
+        let progress = Progress::new();
+        let data = gaussian_like(3000, 8, 61);
+        let index =
+            Index::build_with_progress(data, 8, options(Metric::Euclidean), &progress).unwrap();
+        assert_eq!((progress.done(), progress.total()), (3000, 3000));
+        let mut index = index;
+        index
+            .add_with_progress(gaussian_like(200, 8, 62), &progress)
+            .unwrap();
+        assert_eq!((progress.done(), progress.total()), (200, 200));
+        assert!(!progress.is_cancelled());
+    }
+
+    #[test]
+    fn an_interrupted_build_or_compact_stops_early_and_changes_nothing() {
+        let (n, dim) = (20_000, 8);
+        let progress = Progress::new();
+        let built = cancel_at(&progress, 2000, || {
+            Index::build_with_progress(
+                gaussian_like(n, dim, 71),
+                dim,
+                options(Metric::Euclidean),
+                &progress,
+            )
+        });
+        assert_eq!(built.unwrap_err(), Error::Interrupted);
+        assert!(progress.done() < n / 2, "stopped at {}", progress.done());
+
+        let mut index =
+            Index::build(gaussian_like(n, dim, 72), dim, options(Metric::Euclidean)).unwrap();
+        index.remove(&(0..100).collect::<Vec<u64>>()).unwrap();
+        let before = index.clone();
+        let progress = Progress::new();
+        let compacted = cancel_at(&progress, 2000, || index.compact_with_progress(&progress));
+        assert_eq!(compacted.unwrap_err(), Error::Interrupted);
+        assert!(index.graph == before.graph && index.deleted == before.deleted);
+        assert_eq!(index.points.as_slice(), before.points.as_slice());
+    }
+
+    #[test]
+    fn an_interrupted_add_leaves_the_index_as_it_was() {
+        let (n, dim) = (4000, 8);
+        let metric = Metric::Dtw {
+            sakoe_chiba_radius: 2,
+        };
+        let mut index = Index::build(gaussian_like(n, dim, 81), dim, options(metric)).unwrap();
+        index.remove(&[3, 5]).unwrap();
+        let before = index.clone();
+        let progress = Progress::new();
+        let added = cancel_at(&progress, 1500, || {
+            index.add_with_progress(gaussian_like(3 * n, dim, 82), &progress)
+        });
+        assert_eq!(added.unwrap_err(), Error::Interrupted);
+        assert!(progress.done() >= 1500 && progress.done() < 3 * n);
+        assert!(index.graph == before.graph, "the graph was not restored");
+        assert_eq!(index.points.as_slice(), before.points.as_slice());
+        assert_eq!(index.deleted, before.deleted);
+        assert_eq!(
+            index.build_distance_computations,
+            before.build_distance_computations
+        );
+        let queries = gaussian_like(50, dim, 83);
+        assert_eq!(
+            index.search(queries.clone(), &query(5, false)).unwrap(),
+            before.search(queries, &query(5, false)).unwrap()
+        );
+        // And it still grows as if nothing had happened.
+        let mut fresh = before.clone();
+        let more = gaussian_like(100, dim, 84);
+        index.add(more.clone()).unwrap();
+        fresh.add(more).unwrap();
+        assert!(index.graph == fresh.graph);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod index;
 pub mod persist;
 pub mod points;
+pub mod progress;
 pub mod search;
 pub mod store;
 pub mod visited;
@@ -18,22 +19,27 @@ pub mod visited;
 mod python {
     use std::path::PathBuf;
     use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+    use std::time::Duration;
 
     use numpy::ndarray::Array2;
     use numpy::{
         IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
     };
-    use pyo3::exceptions::{PyRuntimeError, PyValueError};
+    use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
     use pyo3::prelude::*;
     use pyo3::types::PyBytes;
 
     use crate::error::Error;
     use crate::index::{with_threads, Index, IndexOptions, Metric, QueryOptions};
     use crate::persist::{self, LoadError};
+    use crate::progress::Progress;
 
     impl From<Error> for PyErr {
         fn from(e: Error) -> PyErr {
-            PyValueError::new_err(e.to_string())
+            match e {
+                Error::Interrupted => PyKeyboardInterrupt::new_err(e.to_string()),
+                e => PyValueError::new_err(e.to_string()),
+            }
         }
     }
 
@@ -54,6 +60,61 @@ mod python {
             Err(_) => array.as_array().iter().copied().collect(),
         };
         (data, dim)
+    }
+
+    /// How long the calling thread waits, without the GIL, between two looks at a long call.
+    const SLICE: Duration = Duration::from_millis(50);
+
+    /// Runs `work` on a new thread while the calling thread, every [`SLICE`], checks for signals
+    /// and reports `progress(done, total)` when the counts changed. Python delivers Ctrl-C only
+    /// to the main thread, and only while it runs Python code, whereas the work runs on rayon's
+    /// threads: so the caller stays free to raise `KeyboardInterrupt`. An exception from either
+    /// cancels the work, waits for it to stop (leaving the index unchanged) and is raised.
+    fn watched<T: Send>(
+        py: Python<'_>,
+        progress: Option<&Bound<'_, PyAny>>,
+        work: impl FnOnce(&Progress) -> PyResult<T> + Send,
+    ) -> PyResult<T> {
+        let counts = &Progress::new();
+        let caller = std::thread::current();
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let out = work(counts);
+                caller.unpark();
+                out
+            });
+            let mut reported = (0, 0);
+            let report = |reported: &mut (usize, usize)| -> PyResult<()> {
+                let now = (counts.done(), counts.total());
+                if let Some(f) = progress.filter(|_| now.1 > 0 && now != *reported) {
+                    f.call1(now)?;
+                    *reported = now;
+                }
+                Ok(())
+            };
+            while !worker.is_finished() {
+                // Returns early once the worker unparks this thread; may wake spuriously.
+                py.detach(|| std::thread::park_timeout(SLICE));
+                if worker.is_finished() {
+                    break;
+                }
+                if let Err(e) = py.check_signals().and_then(|()| report(&mut reported)) {
+                    counts.cancel();
+                    // The work's own outcome (most likely `Interrupted`) is superseded by `e`.
+                    let _ = join(py, worker);
+                    return Err(e);
+                }
+            }
+            let out = join(py, worker)?;
+            report(&mut reported)?;
+            Ok(out)
+        })
+    }
+
+    /// The result of a finished worker; its panic, if any, goes on unwinding here.
+    fn join<T: Send>(py: Python<'_>, worker: std::thread::ScopedJoinHandle<'_, T>) -> T {
+        py.detach(|| worker.join())
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     fn poisoned<T>(_: T) -> PyErr {
@@ -106,7 +167,9 @@ mod python {
         /// `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
         /// `None` meaning the full window.
         #[staticmethod]
-        #[pyo3(signature = (vectors, metric, sakoe_chiba_radius, n_neighbors, max_degree, ef_construction, n_searches, seed, n_threads))]
+        /// `progress(done, total)`, if given, is called with the points linked so far, about every
+        /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
+        #[pyo3(signature = (vectors, metric, sakoe_chiba_radius, n_neighbors, max_degree, ef_construction, n_searches, seed, n_threads, progress))]
         #[allow(clippy::too_many_arguments)]
         fn build(
             py: Python<'_>,
@@ -119,6 +182,7 @@ mod python {
             n_searches: usize,
             seed: u64,
             n_threads: usize,
+            progress: Option<Bound<'_, PyAny>>,
         ) -> PyResult<Self> {
             let metric = match (metric, sakoe_chiba_radius) {
                 ("euclidean", None) => Metric::Euclidean,
@@ -141,8 +205,11 @@ mod python {
                 seed,
             };
             let (data, dim) = to_rows(&vectors);
-            let index =
-                py.detach(|| with_threads(n_threads, || Index::build(data, dim, options)))??;
+            let index = watched(py, progress.as_ref(), |counts| {
+                Ok(with_threads(n_threads, || {
+                    Index::build_with_progress(data, dim, options, counts)
+                })??)
+            })?;
             Ok(Self::new(index))
         }
 
@@ -190,18 +257,22 @@ mod python {
         }
 
         /// Appends the rows of `vectors` and links them into the graph; returns the first new id.
-        #[pyo3(signature = (vectors, n_threads))]
+        /// `progress` as in `build`; stopped, the index is left unchanged.
+        #[pyo3(signature = (vectors, n_threads, progress))]
         fn add(
             &self,
             py: Python<'_>,
             vectors: PyReadonlyArray2<'_, f32>,
             n_threads: usize,
+            progress: Option<Bound<'_, PyAny>>,
         ) -> PyResult<u64> {
             let (data, _) = to_rows(&vectors);
-            py.detach(|| {
+            watched(py, progress.as_ref(), |counts| {
                 let mut guard = self.write()?;
                 let index: &mut Index = &mut guard;
-                Ok(with_threads(n_threads, || index.add(data))??)
+                Ok(with_threads(n_threads, || {
+                    index.add_with_progress(data, counts)
+                })??)
             })
         }
 
@@ -212,16 +283,20 @@ mod python {
         }
 
         /// Rebuilds the index without its removed points; returns the old id of each new id.
-        #[pyo3(signature = (n_threads))]
+        /// `progress` as in `build`; stopped, the index is left unchanged.
+        #[pyo3(signature = (n_threads, progress))]
         fn compact<'py>(
             &self,
             py: Python<'py>,
             n_threads: usize,
+            progress: Option<Bound<'py, PyAny>>,
         ) -> PyResult<Bound<'py, PyArray1<u64>>> {
-            let old = py.detach(|| {
+            let old = watched(py, progress.as_ref(), |counts| {
                 let mut guard = self.write()?;
                 let index: &mut Index = &mut guard;
-                Ok::<_, PyErr>(with_threads(n_threads, || index.compact())??)
+                Ok(with_threads(n_threads, || {
+                    index.compact_with_progress(counts)
+                })??)
             })?;
             Ok(old.into_pyarray(py))
         }

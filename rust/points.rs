@@ -87,6 +87,17 @@ impl Points {
         self.data.extend(more.data);
     }
 
+    /// Drops the rows from `n` on.
+    pub fn truncate(&mut self, n: usize) {
+        self.data.truncate(n * self.dim);
+        if let Some(lengths) = &mut self.lengths {
+            lengths.truncate(n);
+            if lengths.iter().all(|&len| len as usize == self.dim) {
+                self.lengths = None;
+            }
+        }
+    }
+
     /// Keeps only the rows whose `keep` is true, in order.
     pub fn retain(&self, keep: impl Fn(u32) -> bool) -> Points {
         let dim = self.dim;

@@ -46,8 +46,21 @@ def expected_failed_checks(estimator):
     return {}
 
 
+#: Checks not run, with the reason, for every estimator. Every other check sklearn yields runs.
+SKIPPED_CHECKS = {
+    "check_array_api_input": (
+        "the estimators hand numpy float32 arrays to the compiled core and do not claim array "
+        "API support (tag array_api_support is False); sklearn runs this check only with "
+        "SCIPY_ARRAY_API=1 and array-api-compat installed"
+    ),
+}
+
+
 @parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name in SKIPPED_CHECKS:
+        pytest.skip(SKIPPED_CHECKS[name])
     check(estimator)
 
 
@@ -215,18 +228,18 @@ def test_clone_copies_parameters_not_the_fit(rng):
 
 
 @pytest.mark.parametrize("exact", [False, True])
-def test_pickle_and_deepcopy_rebuild_the_same_graph(rng, exact):
+def test_pickle_and_deepcopy_carry_the_fitted_index(rng, exact):
     X, y = rng.normal(size=(500, 12)), rng.integers(0, 4, size=500)
     Xt = rng.normal(size=(200, 12))
     clf = KNeighborsClassifier(n_neighbors=5, ef=10, n_searches=1, exact=exact).fit(X, y)
     want = clf.kneighbors(Xt)
     for restored in (pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf)):
-        assert restored._index is None  # dropped; rebuilt on first use
+        assert restored._index is not clf._index
+        assert restored._index._core.n_links == clf._index._core.n_links
         got = restored.kneighbors(Xt)
         np.testing.assert_array_equal(got[1], want[1])
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(restored.predict(Xt), clf.predict(Xt))
-    assert clf._index is not None  # pickling did not touch the original
 
 
 def test_exact_fit_then_graph_search_builds_the_graph(rng):

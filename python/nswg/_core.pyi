@@ -6,6 +6,7 @@ against it by ``python -m mypy.stubtest nswg._core``.
 """
 
 import os
+from collections.abc import Callable
 from typing import final
 
 import numpy as np
@@ -33,10 +34,13 @@ class Index:
         n_searches: int,
         seed: int,
         n_threads: int,
+        progress: Callable[[int, int], object] | None,
     ) -> Index:
         """Builds an index over the rows of `vectors` (float32, shape (n, d)).
         `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
-        `None` meaning the full window."""
+        `None` meaning the full window.
+        `progress(done, total)`, if given, is called with the points linked so far, about every
+        50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
     def search(
         self,
@@ -56,14 +60,23 @@ class Index:
         Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
         computations and the lower-bound computations, (m,) uint64 each."""
 
-    def add(self, vectors: npt.NDArray[np.float32], n_threads: int) -> int:
-        """Appends the rows of `vectors` and links them into the graph; returns the first new id."""
+    def add(
+        self,
+        vectors: npt.NDArray[np.float32],
+        n_threads: int,
+        progress: Callable[[int, int], object] | None,
+    ) -> int:
+        """Appends the rows of `vectors` and links them into the graph; returns the first new id.
+        `progress` as in `build`; stopped, the index is left unchanged."""
 
     def remove(self, ids: npt.NDArray[np.uint64]) -> None:
         """Marks the points `ids` removed; all are checked first, so an error removes none."""
 
-    def compact(self, n_threads: int) -> npt.NDArray[np.uint64]:
-        """Rebuilds the index without its removed points; returns the old id of each new id."""
+    def compact(
+        self, n_threads: int, progress: Callable[[int, int], object] | None
+    ) -> npt.NDArray[np.uint64]:
+        """Rebuilds the index without its removed points; returns the old id of each new id.
+        `progress` as in `build`; stopped, the index is left unchanged."""
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Saves the index to `path` atomically (temporary file, fsync, rename)."""

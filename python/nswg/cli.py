@@ -21,7 +21,7 @@ from typing import Any
 
 from nswg import bench, datasets
 
-log = logging.getLogger("nswg")
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

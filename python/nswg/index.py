@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import numbers
 import os
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -22,6 +26,17 @@ DEFAULT_EF = 48
 DEFAULT_N_SEARCHES = 2
 
 IntOrArray = Union[int, np.ndarray]
+#: How a long call reports progress: None (a bar when it matters), False, True, or a callable
+#: ``progress(done, total)``.
+Progress = Union[bool, None, Callable[[int, int], object]]
+
+#: With ``progress=None``, calls that link more points than this show a progress bar ...
+PROGRESS_MIN_POINTS = 50_000
+#: ... as do calls whose points times the values one distance compares exceed this (long
+#: series under DTW with a wide band build slowly however few they are).
+PROGRESS_MIN_WORK = 50_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,16 @@ class SearchResult:
     n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
         LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
         costs about as much as one Euclidean distance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg import Index
+    >>> index = Index.build(np.arange(8.0).reshape(4, 2))
+    >>> res = index.search([[0.0, 1.0], [6.0, 7.0]], k=2, exact=True)
+    >>> res.ids.tolist(), res.n_distance_computations.tolist()
+    ([[0, 1], [3, 2]], [4, 4])
+    >>> ids, distances = res
     """
 
     ids: np.ndarray
@@ -90,6 +115,7 @@ class Index:
         n_searches: int = 2,
         seed: int = 0,
         n_threads: int = 0,
+        progress: Progress = None,
     ) -> Index:
         """Build an index over the rows of ``vectors``.
 
@@ -131,10 +157,32 @@ class Index:
             data, the parameters and the seed only, not on ``n_threads``.
         n_threads : int, default=0
             Threads for the build; 0 uses one per core.
+        progress : bool or callable, optional
+            A progress bar (tqdm, on stderr): by default only on a terminal and for a build
+            that takes a while (more than 50,000 points, or long series under DTW); ``True``
+            always, ``False`` never. A callable is called instead as ``progress(done, total)``
+            with the points linked so far, about every 50 ms and once at the end.
 
         Returns
         -------
         Index
+
+        Notes
+        -----
+        Ctrl-C stops a build within a fraction of a second with ``KeyboardInterrupt``; the
+        process stays usable. So does an exception raised by a ``progress`` callable.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> series = np.cumsum(np.random.default_rng(0).normal(size=(300, 50)), axis=1)
+        >>> counts = []
+        >>> def report(done, total):
+        ...     counts.append((done, total))
+        >>> index = Index.build(series, metric="dtw", window=0.1, progress=report)
+        >>> index.radius, counts[-1]
+        (5, (300, 300))
 
         Raises
         ------
@@ -150,18 +198,24 @@ class Index:
         sakoe_chiba_radius = _band(metric, radius, window, sz)
         if max_degree is None:
             max_degree = 2 * _positive_int(n_neighbors, "n_neighbors")
-        core = _core.Index.build(
-            data,
-            metric,
-            sakoe_chiba_radius,
-            _positive_int(n_neighbors, "n_neighbors"),
-            _positive_int(max_degree, "max_degree"),
-            _positive_int(ef_construction, "ef_construction"),
-            _positive_int(n_searches, "n_searches"),
-            _seed(seed),
-            _non_negative_int(n_threads, "n_threads"),
-        )
-        return cls(core)
+        work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
+        start = time.perf_counter()
+        with _reporter(progress, len(data), work, "building") as report:
+            core = _core.Index.build(
+                data,
+                metric,
+                sakoe_chiba_radius,
+                _positive_int(n_neighbors, "n_neighbors"),
+                _positive_int(max_degree, "max_degree"),
+                _positive_int(ef_construction, "ef_construction"),
+                _positive_int(n_searches, "n_searches"),
+                _seed(seed),
+                _non_negative_int(n_threads, "n_threads"),
+                report,
+            )
+        index = cls(core)
+        log.debug("built %r in %.2f s", index, time.perf_counter() - start)
+        return index
 
     def search(
         self,
@@ -226,7 +280,7 @@ class Index:
             return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]))
         return SearchResult(ids, distances, counts, bounds)
 
-    def add(self, vectors: Any, *, n_threads: int = 0) -> np.ndarray:
+    def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Insert more points into the built graph.
 
         NSW construction is incremental: each new point is linked to the nearest points a search
@@ -239,11 +293,17 @@ class Index:
             The new points, checked and converted as in :meth:`build`.
         n_threads : int, default=0
             Threads; 0 uses one per core.
+        progress : bool or callable, optional
+            As in :meth:`build`, counting the new points.
 
         Returns
         -------
         numpy.ndarray of int64, shape=(m,)
             Ids of the new points: they continue from the last id given out.
+
+        Notes
+        -----
+        Ctrl-C stops it with ``KeyboardInterrupt`` and leaves the index exactly as it was.
 
         Examples
         --------
@@ -260,7 +320,9 @@ class Index:
             raise ValueError(
                 f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
             )
-        first = self._core.add(data, _non_negative_int(n_threads, "n_threads"))
+        threads = _non_negative_int(n_threads, "n_threads")
+        with _reporter(progress, len(data), self._distance_work(), "adding") as report:
+            first = self._core.add(data, threads, report)
         return np.arange(first, first + len(data), dtype=np.int64)
 
     def remove(self, ids: Any) -> None:
@@ -279,6 +341,17 @@ class Index:
         ------
         ValueError
             An id out of range, repeated or already removed, or removing every point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.arange(10.0).reshape(5, 2))
+        >>> index.remove([0, 1])
+        >>> len(index), index.n_ids
+        (3, 5)
+        >>> index.search([0.0, 0.0], k=1).ids.tolist()
+        [2]
         """
         array = np.asarray(ids)
         if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
@@ -288,17 +361,42 @@ class Index:
             raise ValueError(f"ids must not be negative, got {int(array.min())}")
         self._core.remove(np.ascontiguousarray(array, dtype=np.uint64))
 
-    def compact(self, *, n_threads: int = 0) -> np.ndarray:
+    def compact(self, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Rebuild the index without its removed points, freeing their memory.
 
-        Ids change: the points kept are renumbered from 0 in their old order.
+        Ids change: the points kept are renumbered from 0 in their old order. Ctrl-C stops it
+        with ``KeyboardInterrupt`` and leaves the index as it was.
+
+        Parameters
+        ----------
+        n_threads : int, default=0
+            Threads; 0 uses one per core.
+        progress : bool or callable, optional
+            As in :meth:`build`.
 
         Returns
         -------
         numpy.ndarray of int64
             The old id of each new id.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.arange(12.0).reshape(6, 2))
+        >>> index.remove([0, 2])
+        >>> index.compact().tolist()
+        [1, 3, 4, 5]
+        >>> len(index), index.n_ids
+        (4, 4)
         """
-        return self._core.compact(_non_negative_int(n_threads, "n_threads")).astype(np.int64)
+        threads = _non_negative_int(n_threads, "n_threads")
+        with _reporter(progress, len(self), self._distance_work(), "compacting") as report:
+            old = self._core.compact(threads, report)
+        return old.astype(np.int64)
+
+    def _distance_work(self) -> int:
+        return _distance_work(self.dim, self.radius if self.metric == "dtw" else 0)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the index to a file.
@@ -311,6 +409,15 @@ class Index:
         ------
         OSError
             The file cannot be written (a directory, no permission, ...).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.eye(4))
+        >>> index.save("eye.nswg")
+        >>> Index.load("eye.nswg").search([0.0, 0.0, 1.0, 0.0], k=1).ids.tolist()
+        [2]
         """
         self._core.save(os.fspath(path))
 
@@ -324,6 +431,14 @@ class Index:
             The file cannot be read.
         ValueError
             The file is not an nswg index: truncated, corrupted, foreign, or of a newer format.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> Index.build(np.eye(3), metric="cosine").save("eye.nswg")
+        >>> Index.load("eye.nswg")
+        nswg.Index(n=3, dim=3, metric='cosine', n_neighbors=16, max_degree=32, mean_degree=1.3)
         """
         return cls(_core.Index.load(os.fspath(path)))
 
@@ -388,6 +503,40 @@ class Index:
             f"n_neighbors={self.n_neighbors}, max_degree={self.max_degree}, "
             f"mean_degree={mean_degree:.1f})"
         )
+
+
+def _distance_work(dim: int, radius: int | None) -> int:
+    """Values one distance compares: ``dim``, or the cells of the DTW band."""
+    if radius is None:  # full window
+        return dim * dim
+    return dim * min(2 * radius + 1, dim)
+
+
+@contextlib.contextmanager
+def _reporter(
+    progress: Progress, n_points: int, work: int, description: str
+) -> Iterator[Callable[[int, int], object] | None]:
+    """What to pass the core as ``progress``: the user's callable, a tqdm bar's update, or None."""
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(f"progress must be None, True, False or a callable, got {progress!r}")
+    if callable(progress):
+        yield progress
+        return
+    if progress is None:
+        slow = n_points > PROGRESS_MIN_POINTS or n_points * work > PROGRESS_MIN_WORK
+        progress = slow and sys.stderr.isatty()
+    if not progress:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=n_points, desc=description, unit=" points", leave=False) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
 
 
 def _normalize_metric(metric: Any) -> str:

@@ -16,9 +16,7 @@ Differences from ``sklearn.neighbors``
   depend on the number of threads.
 - Distances are float32, the precision the core computes in.
 - Data are converted to float32 once, in :meth:`fit`.
-- Pickling keeps the training data and rebuilds the graph on first use after unpickling
-  (the compiled index cannot be pickled yet); the rebuilt graph is identical, because the
-  graph depends on the data, the parameters and the seed only.
+- Pickles (and deep copies) carry the fitted index, graph included: nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -108,7 +106,7 @@ class _NeighborsBase(BaseEstimator):
             "seed": _seed(self.random_state),
         }
         self._exact_only = bool(self.exact)
-        self._index: Index | None = self._build(self._exact_only)
+        self._index = self._build(self._exact_only)
         return y
 
     def _build(self, exact_only: bool) -> Index:
@@ -118,13 +116,12 @@ class _NeighborsBase(BaseEstimator):
         return Index.build(self._fit_X, n_threads=self._n_threads, **params)
 
     def _get_index(self, exact: bool) -> Index:
-        """The index, (re)built if it was dropped by pickling or if a graph search needs the
-        graph that an ``exact=True`` fit did not build."""
-        index = getattr(self, "_index", None)
-        if index is None or (self._exact_only and not exact):
-            self._exact_only = self._exact_only and exact
-            index = self._index = self._build(self._exact_only)
-        return index
+        """The index, rebuilt if a graph search needs the graph that an ``exact=True`` fit did
+        not build."""
+        if self._exact_only and not exact:
+            self._exact_only = False
+            self._index = self._build(exact_only=False)
+        return self._index
 
     def _check_array_params(self) -> dict[str, Any]:
         return {
@@ -245,17 +242,6 @@ class _NeighborsBase(BaseEstimator):
             distances[short], indices[short] = search(queries[short], True)
         return distances, indices
 
-    # --- pickling ------------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The compiled index cannot be pickled yet: keep the training data and rebuild the
-        # same graph (same data, parameters and seed) on first use. Drop this once
-        # nswg.Index pickles.
-        state: dict[str, Any] = super().__getstate__()
-        if "_index" in state:
-            state = {**state, "_index": None}
-        return state
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -352,6 +338,13 @@ class NearestNeighbors(_NeighborsBase):
         -------
         NearestNeighbors
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors(n_neighbors=1).fit([[0.0, 1.0], [2.0, 3.0]])
+        >>> nn.n_samples_fit_, nn.n_features_in_
+        (2, 2)
         """
         self._fit(X)
         return self
@@ -497,6 +490,13 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         -------
         KNeighborsClassifier
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsClassifier
+        >>> clf = KNeighborsClassifier(n_neighbors=1).fit([[0.0], [1.0], [5.0]], [2, 2, 7])
+        >>> clf.classes_.tolist()
+        [2, 7]
         """
         _check_weights(self.weights)
         y = self._fit(X, y)
@@ -516,6 +516,14 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         -------
         numpy.ndarray of float64, shape=(n_queries, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsClassifier
+        >>> X, y = [[0.0], [1.0], [2.0], [9.0]], ["a", "a", "b", "b"]
+        >>> clf = KNeighborsClassifier(n_neighbors=3).fit(X, y)
+        >>> clf.predict_proba([[0.5], [8.0]]).round(3).tolist()
+        [[0.667, 0.333], [0.333, 0.667]]
         """
         check_is_fitted(self)
         _check_weights(self.weights)
