@@ -23,7 +23,7 @@ library's Pareto frontier, log-linearly in QPS between the two settings that bra
 Run from the repository root (``pip install ".[bench]"`` first)::
 
     python benchmarks/words_vs_peers.py --limit 50000              # a few minutes
-    python benchmarks/words_vs_peers.py                            # full: ~15-20 minutes
+    python benchmarks/words_vs_peers.py                            # full: an hour or more
     python benchmarks/words_vs_peers.py --libs nswg,faiss --queries 2000
 
 Writes ``results.csv``, ``summary.json``, ``recall_qps.png`` and ``recall_distances.png`` to
