@@ -37,6 +37,8 @@ pub enum Error {
     Corrupt(String),
     #[error("the index file has format version {found}, newer than this nswg reads ({supported}): upgrade nswg")]
     UnsupportedVersion { found: u32, supported: u32 },
+    #[error("this index has no graph (built with graph=False): search it with exact=True, or build it with a graph")]
+    NoGraph,
     #[error("interrupted: the index is unchanged")]
     Interrupted,
     #[error("could not start {threads} threads: {reason}")]

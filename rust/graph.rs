@@ -69,9 +69,13 @@ impl Graph {
     }
 
     /// A graph from a flat adjacency read back from a file: `None` unless every list is a run of
-    /// distinct, in-range ids other than the node's own, padded with [`INVALID`].
+    /// distinct, in-range ids other than the node's own, padded with [`INVALID`]. A `max_degree`
+    /// of 0 is the empty adjacency of an index without a graph.
     pub fn from_links(max_degree: usize, links: Vec<u32>) -> Option<Self> {
-        if max_degree == 0 || links.len() % max_degree != 0 {
+        if max_degree == 0 {
+            return links.is_empty().then_some(Self { max_degree, links });
+        }
+        if links.len() % max_degree != 0 {
             return None;
         }
         let n = links.len() / max_degree;

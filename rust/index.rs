@@ -37,12 +37,15 @@ impl Metric {
 }
 
 /// How to build an index.
+///
+/// `n_neighbors` and `max_degree` both 0 build no graph: an index for exact search only, which
+/// costs no distance computation to build (brute force never reads the links).
 #[derive(Clone, Copy, Debug)]
 pub struct IndexOptions {
     pub metric: Metric,
-    /// Neighbours linked to each inserted point.
+    /// Neighbours linked to each inserted point; 0 without a graph.
     pub n_neighbors: usize,
-    /// Cap on a node's degree (at least `n_neighbors`).
+    /// Cap on a node's degree (at least `n_neighbors`); 0 without a graph.
     pub max_degree: usize,
     /// Result-store size of the searches that find a new point's neighbours.
     pub ef_construction: usize,
@@ -267,9 +270,15 @@ impl Index {
         Ok(points)
     }
 
-    /// Links rows `from..` into the graph; interrupted, leaves the graph as it was.
+    /// Links rows `from..` into the graph; interrupted, leaves the graph as it was. Without a
+    /// graph, only makes room for the rows.
     fn link_from(&mut self, from: usize, progress: &Progress) -> Result<()> {
         let o = self.options;
+        if !self.has_graph() {
+            self.graph.resize(self.points.len());
+            progress.start(self.points.len() - from, self.points.len() - from);
+            return Ok(());
+        }
         let params = BuildParams {
             n_neighbors: o.n_neighbors,
             max_degree: o.max_degree,
@@ -322,6 +331,11 @@ impl Index {
         &self.graph
     }
 
+    /// Whether the points are linked into a graph; without one, only exact search answers.
+    pub fn has_graph(&self) -> bool {
+        self.options.max_degree > 0
+    }
+
     /// Distances computed while building and adding.
     pub fn build_distance_computations(&self) -> u64 {
         self.build_distance_computations
@@ -342,6 +356,9 @@ impl Index {
                 requirement: "at least 1",
                 value: 0,
             });
+        }
+        if !query.exact && !self.has_graph() {
+            return Err(Error::NoGraph);
         }
         if queries.len() % self.dim() != 0 {
             return Err(Error::DimensionMismatch {
@@ -470,9 +487,13 @@ fn check_options(o: &IndexOptions) -> Result<()> {
             Ok(())
         }
     };
-    at_least_one("n_neighbors", o.n_neighbors)?;
     at_least_one("ef_construction", o.ef_construction)?;
     at_least_one("n_searches", o.n_searches)?;
+    if o.n_neighbors == 0 && o.max_degree == 0 {
+        // No graph: an index for exact search only.
+        return Ok(());
+    }
+    at_least_one("n_neighbors", o.n_neighbors)?;
     if o.max_degree < o.n_neighbors {
         return Err(Error::InvalidParameter {
             name: "max_degree",
@@ -564,6 +585,56 @@ mod tests {
                 cost < 200 * n as u64 / 2,
                 "graph search should cost well under brute force"
             );
+        }
+    }
+
+    #[test]
+    fn an_index_without_a_graph_costs_nothing_to_build_and_answers_exactly() {
+        let metric = Metric::Dtw {
+            sakoe_chiba_radius: 2,
+        };
+        let (n, dim, k) = (500, 16, 5);
+        let data = gaussian_like(n, dim, 21);
+        let linked = Index::build(data.clone(), dim, options(metric)).unwrap();
+        let bare = IndexOptions {
+            n_neighbors: 0,
+            max_degree: 0,
+            ..options(metric)
+        };
+        let mut index = Index::build(data, dim, bare).unwrap();
+        assert!(!index.has_graph() && linked.has_graph());
+        assert_eq!(index.build_distance_computations(), 0);
+        let queries = gaussian_like(20, dim, 22);
+        let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+        assert_eq!(
+            exact,
+            linked.search(queries.clone(), &query(k, true)).unwrap()
+        );
+        assert_eq!(
+            index.search(queries.clone(), &query(k, false)),
+            Err(Error::NoGraph)
+        );
+        // Added points are found; removed ones are not; compacting keeps it without a graph.
+        index.add(queries[..dim].to_vec()).unwrap();
+        let first = index
+            .search(queries[..dim].to_vec(), &query(1, true))
+            .unwrap();
+        assert_eq!((first.ids[0], first.distances[0]), (n as i64, 0.0));
+        index.remove(&[n as u64]).unwrap();
+        index.compact().unwrap();
+        assert!(!index.has_graph() && index.len() == n);
+        assert_eq!(exact, index.search(queries, &query(k, true)).unwrap());
+        // Only both sizes 0 mean no graph.
+        for (n_neighbors, max_degree) in [(0, 4), (4, 0)] {
+            let o = IndexOptions {
+                n_neighbors,
+                max_degree,
+                ..options(metric)
+            };
+            assert!(matches!(
+                Index::build(vec![1.0; 4], 2, o),
+                Err(Error::InvalidParameter { .. })
+            ));
         }
     }
 

@@ -372,6 +372,12 @@ mod python {
             self.options.max_degree
         }
 
+        /// Whether the points are linked into a graph; without one only exact search answers.
+        #[getter]
+        fn has_graph(&self) -> bool {
+            self.options.max_degree > 0
+        }
+
         #[getter]
         fn ef_construction(&self) -> usize {
             self.options.ef_construction

@@ -430,6 +430,11 @@ mod tests {
     /// Small valid files of every kind: each metric, deletion marks, variable-length series, and
     /// the fuzzing corpus kept in the repository (`fuzz/corpus/load`).
     fn seed_files() -> Vec<Vec<u8>> {
+        let tiny_with = |options, data: Vec<f32>, dim| {
+            let mut index = Index::build(data, dim, options).unwrap();
+            index.remove(&[1]).unwrap();
+            bytes_of(&index)
+        };
         let tiny = |metric, data: Vec<f32>, dim| {
             let options = IndexOptions {
                 metric,
@@ -437,9 +442,7 @@ mod tests {
                 max_degree: 4,
                 ..IndexOptions::default()
             };
-            let mut index = Index::build(data, dim, options).unwrap();
-            index.remove(&[1]).unwrap();
-            bytes_of(&index)
+            tiny_with(options, data, dim)
         };
         let values: Vec<f32> = (0..30 * 3).map(|i| ((i * 7 % 11) as f32) - 4.5).collect();
         let mut series = values.clone();
@@ -452,6 +455,18 @@ mod tests {
                     sakoe_chiba_radius: 1,
                 },
                 series,
+                3,
+            ),
+            tiny_with(
+                IndexOptions {
+                    metric: Metric::Dtw {
+                        sakoe_chiba_radius: 1,
+                    },
+                    n_neighbors: 0,
+                    max_degree: 0,
+                    ..IndexOptions::default()
+                },
+                values.clone(),
                 3,
             ),
         ];
@@ -528,7 +543,12 @@ mod tests {
                 n_searches: 2,
                 exact,
             };
-            index.search(query.clone(), &options).unwrap();
+            let answer = index.search(query.clone(), &options);
+            if exact || index.has_graph() {
+                answer.unwrap();
+            } else {
+                assert_eq!(answer, Err(crate::error::Error::NoGraph));
+            }
         }
         assert_eq!(
             bytes_of(&index),

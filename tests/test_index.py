@@ -216,6 +216,7 @@ BAD_BUILDS = [
     ([[1.0, 2.0]], {"n_neighbors": 8, "max_degree": 4}, ValueError, "max_degree must be at least"),
     ([[1.0, 2.0]], {"ef_construction": -3}, ValueError, "must not be negative"),
     ([[1.0, 2.0]], {"seed": "x"}, TypeError, "seed must be an integer"),
+    ([[1.0, 2.0]], {"graph": "no"}, TypeError, "graph must be True or False"),
 ]
 
 
@@ -239,6 +240,24 @@ BAD_SEARCHES = [
     (np.zeros(4), {"n_threads": -1}, ValueError, "n_threads must not be negative"),
     (["a", "b", "c", "d"], {}, TypeError, "real numbers"),
 ]
+
+
+def test_an_index_without_a_graph_answers_exact_searches_only(rng):
+    X, queries = rng.normal(size=(300, 8)), rng.normal(size=(20, 8))
+    bare = Index.build(X, graph=False)
+    assert not bare.has_graph and Index.build(X).has_graph
+    assert (bare.n_neighbors, bare.max_degree, bare.build_distance_computations) == (0, 0, 0)
+    want = np.argsort(((queries[:, None, :] - X[None]) ** 2).sum(-1), axis=1)[:, :5]
+    got = bare.search(queries, k=5, exact=True)
+    np.testing.assert_array_equal(got.ids, want)
+    with pytest.raises(ValueError, match="no graph.*exact=True"):
+        bare.search(queries, k=5)
+    # It grows and shrinks without linking.
+    bare.add(queries[:2])
+    assert bare.search(queries[0], k=1, exact=True).ids.tolist() == [300]
+    bare.remove([300])
+    assert bare.compact().tolist() == [*range(300), 301]
+    assert not bare.has_graph and bare.build_distance_computations == 0
 
 
 @pytest.mark.parametrize(("q", "kwargs", "error", "match"), BAD_SEARCHES)

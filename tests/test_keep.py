@@ -77,6 +77,25 @@ def test_a_loaded_index_answers_every_query_as_the_saved_one(rng, tmp_path, metr
     assert sorted(os.listdir(tmp_path)) == sorted(["again.nswg", path.name])
 
 
+def test_an_index_without_a_graph_keeps(rng, tmp_path):
+    X = rng.normal(size=(200, 12))
+    index = Index.build(X, metric="dtw", radius=2, graph=False)
+    index.save(tmp_path / "bare.nswg")
+    for back in Index.load(tmp_path / "bare.nswg"), pickle.loads(pickle.dumps(index)):
+        assert (
+            repr(back)
+            == repr(index)
+            == "nswg.Index(n=200, dim=12, metric='dtw', radius=2, graph=False)"
+        )
+        queries = rng.normal(size=(10, 12))
+        want = index.search(queries, k=3, exact=True)
+        got = back.search(queries, k=3, exact=True)
+        np.testing.assert_array_equal(got.ids, want.ids)
+        np.testing.assert_array_equal(got.distances, want.distances)
+    # Its file is the vectors and the marks: no adjacency.
+    assert (tmp_path / "bare.nswg").stat().st_size == HEADER_LEN + 4 * 200 * 12 + 200 + 4
+
+
 def test_pickle_copy_multiprocessing_and_joblib(rng):
     index = kept_index(rng)
     Q = rng.normal(size=(30, 12))

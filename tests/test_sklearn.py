@@ -247,9 +247,10 @@ def test_exact_fit_then_graph_search_builds_the_graph(rng):
     Xt = rng.normal(size=(50, 6))
     graph = KNeighborsClassifier(n_neighbors=3).fit(X, y).kneighbors(Xt)
     clf = KNeighborsClassifier(n_neighbors=3, exact=True).fit(X, y)
-    assert clf._index.n_neighbors == 1  # fit built only a minimal graph
+    # fit linked no graph: building cost no distance computation
+    assert not clf._index.has_graph and clf._index.build_distance_computations == 0
     got = clf.set_params(exact=False).kneighbors(Xt)
-    assert clf._index.n_neighbors == 16
+    assert clf._index.has_graph and clf._index.n_neighbors == 16
     np.testing.assert_array_equal(got[1], graph[1])
 
 

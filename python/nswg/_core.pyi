@@ -113,11 +113,15 @@ class Index:
 
     @property
     def n_neighbors(self) -> int:
-        """Neighbours linked to each inserted point."""
+        """Neighbours linked to each inserted point; 0 without a graph."""
 
     @property
     def max_degree(self) -> int:
-        """Cap on a node's degree."""
+        """Cap on a node's degree; 0 without a graph."""
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether the points are linked into a graph; without one only exact search answers."""
 
     @property
     def ef_construction(self) -> int:

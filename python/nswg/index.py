@@ -114,6 +114,7 @@ class Index:
         ef_construction: int = 100,
         n_searches: int = 2,
         seed: int = 0,
+        graph: bool = True,
         n_threads: int = 0,
         progress: Progress = None,
     ) -> Index:
@@ -121,7 +122,8 @@ class Index:
 
         Points are inserted one by one, each linked in both directions to neighbours chosen
         among the nearest points that a restarted greedy search finds in the graph built so far
-        (Malkov et al., 2014).
+        (Malkov et al., 2014). With ``graph=False`` they are not linked: the index answers exact
+        searches only, and costs no distance computation to build.
 
         Parameters
         ----------
@@ -155,6 +157,11 @@ class Index:
         seed : int, default=0
             Seeds the construction and the searches' entry points. The graph depends on the
             data, the parameters and the seed only, not on ``n_threads``.
+        graph : bool, default=True
+            Link the points into a graph. ``False`` builds an index for ``exact=True`` searches
+            only (brute force never reads the links), for instance to classify a few queries
+            exactly; a graph search of it raises ``ValueError``. ``n_neighbors``,
+            ``max_degree``, ``ef_construction`` and ``n_searches`` are then not used.
         n_threads : int, default=0
             Threads for the build; 0 uses one per core.
         progress : bool or callable, optional
@@ -184,6 +191,18 @@ class Index:
         >>> index.radius, counts[-1]
         (5, (300, 300))
 
+        Without a graph, for exact search only:
+
+        >>> exact_only = Index.build(series, metric="dtw", window=0.1, graph=False)
+        >>> exact_only
+        nswg.Index(n=300, dim=50, metric='dtw', radius=5, graph=False)
+        >>> exact_only.build_distance_computations
+        0
+        >>> a = exact_only.search(series[:3], k=2, exact=True).ids
+        >>> b = index.search(series[:3], k=2, exact=True).ids
+        >>> bool((a == b).all())
+        True
+
         Raises
         ------
         ValueError
@@ -196,8 +215,16 @@ class Index:
         data = _as_rows(vectors, "vectors")
         sz = data.shape[1]
         sakoe_chiba_radius = _band(metric, radius, window, sz)
+        if not isinstance(graph, (bool, np.bool_)):
+            raise TypeError(f"graph must be True or False, got {graph!r}")
         if max_degree is None:
             max_degree = 2 * _positive_int(n_neighbors, "n_neighbors")
+        n_neighbors = _positive_int(n_neighbors, "n_neighbors")
+        max_degree = _positive_int(max_degree, "max_degree")
+        if not graph:
+            # The core's way of saying "no graph"; nothing is linked, so there is no progress.
+            n_neighbors = max_degree = 0
+            progress = False
         work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:
@@ -205,8 +232,8 @@ class Index:
                 data,
                 metric,
                 sakoe_chiba_radius,
-                _positive_int(n_neighbors, "n_neighbors"),
-                _positive_int(max_degree, "max_degree"),
+                n_neighbors,
+                max_degree,
                 _positive_int(ef_construction, "ef_construction"),
                 _positive_int(n_searches, "n_searches"),
                 _seed(seed),
@@ -243,7 +270,8 @@ class Index:
             Restarts from random entry points, sharing one visited set. More restarts escape
             local minima at the cost of more distance computations.
         exact : bool, default=False
-            Compare with every point instead (brute force): the oracle and the baseline.
+            Compare with every point instead (brute force): the oracle and the baseline. The
+            only search of an index built with ``graph=False``.
         n_threads : int, default=0
             Threads for a batch; 0 uses one per core.
 
@@ -267,6 +295,11 @@ class Index:
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
         ef = max(k, DEFAULT_EF) if ef is None else _positive_int(ef, "ef")
+        if not exact and not self.has_graph:
+            raise ValueError(
+                "this index has no graph (built with graph=False): search it with exact=True, "
+                "or build it with a graph"
+            )
         ids, distances, counts, bounds = self._core.search(
             queries,
             k,
@@ -473,6 +506,11 @@ class Index:
         return self._core.sakoe_chiba_radius
 
     @property
+    def has_graph(self) -> bool:
+        """Whether the points are linked into a graph (``False`` after ``graph=False``)."""
+        return self._core.has_graph
+
+    @property
     def n_neighbors(self) -> int:
         return self._core.n_neighbors
 
@@ -497,10 +535,12 @@ class Index:
         band = ""
         if self.metric == "dtw":
             band = f", radius={self.radius}" if self.radius is not None else ", radius=None (full)"
+        head = f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}"
+        if not self.has_graph:
+            return f"{head}, graph=False)"
         mean_degree = self._core.n_links / self.n_ids
         return (
-            f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}, "
-            f"n_neighbors={self.n_neighbors}, max_degree={self.max_degree}, "
+            f"{head}, n_neighbors={self.n_neighbors}, max_degree={self.max_degree}, "
             f"mean_degree={mean_degree:.1f})"
         )
 

@@ -44,10 +44,6 @@ __all__ = ["KNeighborsClassifier", "NearestNeighbors"]
 #: Weights of the neighbours' votes: a name, or a function of the distances array.
 Weights = Union[str, Callable[[np.ndarray], np.ndarray]]
 
-# With exact=True at fit time the graph is never searched, so fit builds the cheapest graph the
-# core allows; a later graph search (after set_params(exact=False)) rebuilds the real one.
-_EXACT_ONLY_GRAPH = {"n_neighbors": 1, "max_degree": 1, "ef_construction": 1, "n_searches": 1}
-
 
 class _NeighborsBase(BaseEstimator):
     """Parameters, fitting, the index and ``kneighbors``: what both estimators share."""
@@ -110,10 +106,11 @@ class _NeighborsBase(BaseEstimator):
         return y
 
     def _build(self, exact_only: bool) -> Index:
-        params = dict(self._build_params)
-        if exact_only:
-            params.update(_EXACT_ONLY_GRAPH)
-        return Index.build(self._fit_X, n_threads=self._n_threads, **params)
+        # With exact=True at fit time the graph is never searched, so fit links none; a later
+        # graph search (after set_params(exact=False)) builds the index again with its graph.
+        return Index.build(
+            self._fit_X, n_threads=self._n_threads, graph=not exact_only, **self._build_params
+        )
 
     def _get_index(self, exact: bool) -> Index:
         """The index, rebuilt if a graph search needs the graph that an ``exact=True`` fit did
