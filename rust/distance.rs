@@ -140,9 +140,9 @@ impl Envelopes {
             Vec::with_capacity(points.len() * dim),
             Vec::with_capacity(points.len() * dim),
         );
-        let (mut u, mut l) = (Vec::new(), Vec::new());
+        let (mut u, mut l, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
         for id in 0..points.len() as u32 {
-            envelope(points.row(id), radius, &mut u, &mut l);
+            envelope(points.row(id), radius, &mut u, &mut l, &mut scratch);
             upper.extend_from_slice(&u);
             lower.extend_from_slice(&l);
         }
@@ -161,6 +161,7 @@ pub struct DtwQueryScratch {
     rows: DtwScratch,
     upper: Vec<f32>,
     lower: Vec<f32>,
+    envelope: Vec<f32>,
     terms: Vec<f64>,
     /// Whether `upper` and `lower` hold the prepared query's envelope.
     enveloped: bool,
@@ -181,7 +182,13 @@ impl Distance for Dtw<'_> {
     fn prepare(&self, query: &[f32], s: &mut DtwQueryScratch) {
         s.enveloped = self.envelopes.is_some_and(|e| e.dim == query.len());
         if s.enveloped {
-            envelope(query, self.sakoe_chiba_radius, &mut s.upper, &mut s.lower);
+            envelope(
+                query,
+                self.sakoe_chiba_radius,
+                &mut s.upper,
+                &mut s.lower,
+                &mut s.envelope,
+            );
         }
     }
 

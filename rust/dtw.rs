@@ -77,10 +77,10 @@ pub fn dtw_squared_within(
     prev[m]
 }
 
-/// `a.min(b)` without the NaN handling of `f64::min`, which costs instructions in the inner loop;
-/// cells are never NaN.
+/// `a.min(b)` without the NaN handling of `f64::min`, which costs instructions in inner loops;
+/// cells and series values are never NaN.
 #[inline(always)]
-fn min(a: f64, b: f64) -> f64 {
+fn min<T: PartialOrd>(a: T, b: T) -> T {
     if a < b {
         a
     } else {
@@ -88,38 +88,95 @@ fn min(a: f64, b: f64) -> f64 {
     }
 }
 
+/// `a.max(b)` without NaN handling, as [`min`].
+#[inline(always)]
+fn max<T: PartialOrd>(a: T, b: T) -> T {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
 /// The upper and lower envelope of a series for a Sakoe-Chiba radius (Keogh, 2002):
-/// `upper[i] = max(s[i - r..=i + r])`, `lower[i] = min(s[i - r..=i + r])`, found in linear time
-/// with Lemire's (2006) monotone queues.
-pub fn envelope(s: &[f32], radius: usize, upper: &mut Vec<f32>, lower: &mut Vec<f32>) {
+/// `upper[i] = max(s[i - r..=i + r])`, `lower[i] = min(s[i - r..=i + r])`.
+///
+/// Found in linear time with no branch on the data, after van Herk (1992) and Gil & Werman
+/// (1993): cut into blocks of the window's width `2r + 1`, the series has its running maxima and
+/// minima from each block's start (`prefix`) and to each block's end (`suffix`) computed once, and
+/// a full window, which spans at most two blocks, is then a suffix of one and a prefix of the
+/// next. `scratch` holds those four running arrays. The values must not be NaN.
+pub fn envelope(
+    s: &[f32],
+    radius: usize,
+    upper: &mut Vec<f32>,
+    lower: &mut Vec<f32>,
+    scratch: &mut Vec<f32>,
+) {
     let n = s.len();
     upper.clear();
     lower.clear();
+    if n == 0 {
+        return;
+    }
     let r = radius.min(n);
-    let mut maxq = std::collections::VecDeque::with_capacity(2 * r + 2);
-    let mut minq = std::collections::VecDeque::with_capacity(2 * r + 2);
-    // Window of output i is s[i - r ..= i + r]: push index j = i + r, then read the fronts.
-    for j in 0..n + r {
-        if j < n {
-            while maxq.back().is_some_and(|&b: &usize| s[b] <= s[j]) {
-                maxq.pop_back();
-            }
-            maxq.push_back(j);
-            while minq.back().is_some_and(|&b: &usize| s[b] >= s[j]) {
-                minq.pop_back();
-            }
-            minq.push_back(j);
+    let width = 2 * r + 1;
+    scratch.clear();
+    scratch.resize(4 * n, 0.0);
+    let (prefix, suffix) = scratch.split_at_mut(2 * n);
+    let (pmax, pmin) = prefix.split_at_mut(n);
+    let (smax, smin) = suffix.split_at_mut(n);
+    for (((block, pmax), pmin), (smax, smin)) in s
+        .chunks(width)
+        .zip(pmax.chunks_mut(width))
+        .zip(pmin.chunks_mut(width))
+        .zip(smax.chunks_mut(width).zip(smin.chunks_mut(width)))
+    {
+        let (mut hi, mut lo) = (block[0], block[0]);
+        for ((&x, pmax), pmin) in block.iter().zip(pmax).zip(pmin) {
+            (hi, lo) = (max(hi, x), min(lo, x));
+            (*pmax, *pmin) = (hi, lo);
         }
-        if j >= r {
-            let i = j - r;
-            while maxq.front().is_some_and(|&f| f + r < i) {
-                maxq.pop_front();
-            }
-            while minq.front().is_some_and(|&f| f + r < i) {
-                minq.pop_front();
-            }
-            upper.push(s[maxq[0]]);
-            lower.push(s[minq[0]]);
+        let (mut hi, mut lo) = (block[block.len() - 1], block[block.len() - 1]);
+        for ((&x, smax), smin) in block.iter().zip(smax).zip(smin).rev() {
+            (hi, lo) = (max(hi, x), min(lo, x));
+            (*smax, *smin) = (hi, lo);
+        }
+    }
+    // Windows cut by the start: s[0..=i + r] lies in the first block.
+    let head = r.min(n);
+    for i in 0..head {
+        let b = (i + r).min(n - 1);
+        upper.push(pmax[b]);
+        lower.push(pmin[b]);
+    }
+    // Full windows s[i - r..=i + r]: a suffix of one block and a prefix of the next (or one whole
+    // block, which both hold).
+    if n > 2 * r {
+        let full = n - 2 * r;
+        upper.extend(
+            smax[..full]
+                .iter()
+                .zip(&pmax[2 * r..])
+                .map(|(&a, &b)| max(a, b)),
+        );
+        lower.extend(
+            smin[..full]
+                .iter()
+                .zip(&pmin[2 * r..])
+                .map(|(&a, &b)| min(a, b)),
+        );
+    }
+    // Windows cut by the end: s[i - r..] ends the last block.
+    let last_block = (n - 1) / width;
+    for i in head.max(n.saturating_sub(r))..n {
+        let a = i - r;
+        if a / width == last_block {
+            upper.push(smax[a]);
+            lower.push(smin[a]);
+        } else {
+            upper.push(max(smax[a], pmax[n - 1]));
+            lower.push(min(smin[a], pmin[n - 1]));
         }
     }
 }
@@ -289,7 +346,8 @@ mod tests {
 
     fn naive_envelope(s: &[f32], r: usize) -> (Vec<f32>, Vec<f32>) {
         let n = s.len();
-        let window = |i: usize| &s[i.saturating_sub(r)..(i + r + 1).min(n)];
+        let window =
+            |i: usize| &s[i.saturating_sub(r)..i.saturating_add(r).saturating_add(1).min(n)];
         let upper = (0..n)
             .map(|i| window(i).iter().copied().fold(f32::MIN, f32::max))
             .collect();
@@ -302,17 +360,24 @@ mod tests {
     #[test]
     fn envelope_matches_the_naive_window() {
         let s = series(57, 0.4);
-        let (mut u, mut l) = (Vec::new(), Vec::new());
-        for r in [0, 1, 2, 5, 56, 57, 1000] {
-            envelope(&s, r, &mut u, &mut l);
-            assert_eq!((u.clone(), l.clone()), naive_envelope(&s, r), "radius {r}");
+        let (mut u, mut l, mut h) = (Vec::new(), Vec::new(), Vec::new());
+        for n in [0, 1, 2, 3, 7, 57] {
+            let s = &s[..n];
+            for r in [0, 1, 2, 3, 5, 6, 7, 28, 56, 57, 1000, usize::MAX] {
+                envelope(s, r, &mut u, &mut l, &mut h);
+                assert_eq!(
+                    (u.clone(), l.clone()),
+                    naive_envelope(s, r),
+                    "n {n} radius {r}"
+                );
+            }
         }
     }
 
     #[test]
     fn lower_bounds_never_exceed_dtw() {
         let mut s = DtwScratch::default();
-        let (mut u, mut l, mut terms) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut u, mut l, mut h, mut terms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for seed in 0..40 {
             let (a, b) = (
                 series(64, seed as f32 * 0.7),
@@ -320,7 +385,7 @@ mod tests {
             );
             for r in [0, 1, 3, 10, 64] {
                 let d = dtw_squared(&a, &b, r, &mut s);
-                envelope(&a, r, &mut u, &mut l);
+                envelope(&a, r, &mut u, &mut l, &mut h);
                 let keogh = lb_keogh(&b, &u, &l, f64::INFINITY, Some(&mut terms));
                 assert!(
                     lb_kim(&a, &b) <= d + 1e-9 && keogh <= d + 1e-9,

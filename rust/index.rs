@@ -1,5 +1,8 @@
 //! The index: points, their graph and the metric, with batch search in parallel.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
 
 use crate::distance::{Cosine, Cost, Distance, Dtw, Envelopes, SquaredEuclidean};
@@ -450,17 +453,31 @@ impl Index {
 
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool (one thread per core) when
 /// `n_threads` is 0.
+///
+/// Pools are made once per thread count and kept: starting threads costs milliseconds on a busy
+/// machine, more than a small batch of queries takes.
 pub fn with_threads<R: Send>(n_threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    static POOLS: Mutex<BTreeMap<usize, Arc<rayon::ThreadPool>>> = Mutex::new(BTreeMap::new());
     if n_threads == 0 {
         return Ok(f());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n_threads)
-        .build()
-        .map_err(|e| Error::ThreadPool {
-            threads: n_threads,
-            reason: e.to_string(),
-        })?;
+    let pool = {
+        // A panic elsewhere cannot leave the map half changed: take it as it is.
+        let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+        match pools.get(&n_threads) {
+            Some(pool) => Arc::clone(pool),
+            None => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n_threads)
+                    .build()
+                    .map_err(|e| Error::ThreadPool {
+                        threads: n_threads,
+                        reason: e.to_string(),
+                    })?;
+                Arc::clone(pools.entry(n_threads).or_insert(Arc::new(pool)))
+            }
+        }
+    };
     Ok(pool.install(f))
 }
 

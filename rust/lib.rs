@@ -205,6 +205,11 @@ mod python {
                 seed,
             };
             let (data, dim) = to_rows(&vectors);
+            if max_degree == 0 {
+                // Without a graph there is no linking to watch or spread over threads: only a
+                // pass over the data, which threads would cost more than they save on small sets.
+                return Ok(Self::new(py.detach(|| Index::build(data, dim, options))?));
+            }
             let index = watched(py, progress.as_ref(), |counts| {
                 Ok(with_threads(n_threads, || {
                     Index::build_with_progress(data, dim, options, counts)
