@@ -197,38 +197,122 @@ pub fn lb_kim(x: &[f32], y: &[f32]) -> f64 {
 }
 
 /// LB_Keogh of series `c` against the envelope of another series of the same length: the squared
-/// distance of each point of `c` to the envelope, summed. Stops once the sum exceeds `bound`.
-/// With `terms`, stores each point's term there (all of them unless it stopped), for
-/// [`suffix_sums`].
+/// distance of each point of `c` to the envelope, summed. Without `terms`, stops once the sum
+/// exceeds `bound`, looking every [`KEOGH_BLOCK`] points; with `terms`, stores every point's term
+/// there, for [`suffix_sums`].
+///
+/// The terms are computed without branches and summed in four lanes, so that the compiler
+/// vectorises the loop, with AVX2 where the CPU has it; the sum is in `f64`, so its rounding stays
+/// far below the one `f32` step by which callers compare it with a distance.
 pub fn lb_keogh(
     c: &[f32],
     upper: &[f32],
     lower: &[f32],
     bound: f64,
-    mut terms: Option<&mut Vec<f64>>,
+    terms: Option<&mut Vec<f64>>,
 ) -> f64 {
     debug_assert!(c.len() == upper.len() && c.len() == lower.len());
-    if let Some(t) = terms.as_deref_mut() {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { lb_keogh_avx2(c, upper, lower, bound, terms) };
+    }
+    lb_keogh_portable(c, upper, lower, bound, terms)
+}
+
+/// [`lb_keogh`] compiled for AVX2: the same code, in four-lane vectors.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lb_keogh_avx2(
+    c: &[f32],
+    upper: &[f32],
+    lower: &[f32],
+    bound: f64,
+    terms: Option<&mut Vec<f64>>,
+) -> f64 {
+    lb_keogh_portable(c, upper, lower, bound, terms)
+}
+
+#[inline(always)]
+fn lb_keogh_portable(
+    c: &[f32],
+    upper: &[f32],
+    lower: &[f32],
+    bound: f64,
+    terms: Option<&mut Vec<f64>>,
+) -> f64 {
+    if let Some(t) = terms {
         t.clear();
+        t.extend(
+            c.iter()
+                .zip(upper)
+                .zip(lower)
+                .map(|((&v, &u), &l)| keogh_term(v, u, l)),
+        );
+        return sum_in_lanes(t);
     }
     let mut sum = 0.0;
-    for ((&v, &u), &l) in c.iter().zip(upper).zip(lower) {
-        let d = if v > u {
-            f64::from(v) - f64::from(u)
-        } else if v < l {
-            f64::from(l) - f64::from(v)
-        } else {
-            0.0
-        };
-        sum += d * d;
-        if let Some(t) = terms.as_deref_mut() {
-            t.push(d * d);
-        }
+    let blocks = c
+        .chunks(KEOGH_BLOCK)
+        .zip(upper.chunks(KEOGH_BLOCK))
+        .zip(lower.chunks(KEOGH_BLOCK));
+    for ((c, u), l) in blocks {
+        sum += keogh_sum(c, u, l);
         if sum > bound {
             return sum;
         }
     }
     sum
+}
+
+/// Points of LB_Keogh summed between two comparisons with the bound.
+const KEOGH_BLOCK: usize = 64;
+
+/// The squared distance of `v` to the envelope `[l, u]`: at most one of the two differences is
+/// positive, since `l <= u`.
+#[inline(always)]
+fn keogh_term(v: f32, u: f32, l: f32) -> f64 {
+    let v = f64::from(v);
+    let d = max(v - f64::from(u), 0.0) + max(f64::from(l) - v, 0.0);
+    d * d
+}
+
+/// LB_Keogh's terms of `c` against `[l, u]`, summed in four independent lanes so that the
+/// compiler keeps them in vector registers.
+#[inline(always)]
+fn keogh_sum(c: &[f32], u: &[f32], l: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let (cc, uc, lc) = (c.chunks_exact(4), u.chunks_exact(4), l.chunks_exact(4));
+    let tail: f64 = (cc
+        .remainder()
+        .iter()
+        .zip(uc.remainder())
+        .zip(lc.remainder()))
+    .map(|((&v, &u), &l)| keogh_term(v, u, l))
+    .sum();
+    for ((c, u), l) in cc.zip(uc).zip(lc) {
+        for i in 0..4 {
+            lanes[i] += keogh_term(c[i], u[i], l[i]);
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
+/// The sum of `terms` in four independent lanes, as [`keogh_sum`].
+#[inline(always)]
+fn sum_in_lanes(terms: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let chunks = terms.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for i in 0..4 {
+            lanes[i] += chunk[i];
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 /// Turns per-point terms into suffix sums in place, with one extra 0 at the end:
