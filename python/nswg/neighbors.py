@@ -264,7 +264,8 @@ class NearestNeighbors(_NeighborsBase):
         The DTW band as a fraction of the series length: ``radius = ceil(window * sz)``.
     exact : bool, default=False
         Brute force instead of the graph search: every query is compared with every training
-        point. Then :meth:`fit` builds only a minimal graph.
+        point. Then :meth:`fit` links no graph (``Index.build(..., graph=False)``) and costs no
+        distance computation; a later graph search builds it.
     ef : int, optional
         Beam width of the graph search; larger is more accurate and costs more distance
         computations. Default ``max(n_neighbors, 48)``.
@@ -369,7 +370,8 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         UCR archive's convention (``window=0.04`` is its "DTW (w=4)").
     exact : bool, default=False
         Brute force instead of the graph search: every query is compared with every training
-        point. Then :meth:`fit` builds only a minimal graph.
+        point. Then :meth:`fit` links no graph (``Index.build(..., graph=False)``) and costs no
+        distance computation; a later graph search builds it.
     ef : int, optional
         Beam width of the graph search; larger is more accurate and costs more distance
         computations. Default ``max(n_neighbors, 48)``.
