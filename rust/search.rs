@@ -45,13 +45,15 @@ pub struct Search<S> {
     /// Points visited so far, shared by all restarts of a query (`v` in the paper).
     visited: Visited,
     /// Points to expand, nearest first (`C` in the paper).
-    candidates: BinaryHeap<Reverse<Candidate>>,
+    candidates: BinaryHeap<Reverse<u64>>,
     /// The nearest points found so far (`W` in the paper).
     nearest: TopK,
     /// Buffers of the distance (DTW rows and envelope).
     scratch: S,
     /// Lower bounds of an exact scan, to visit points in their order.
     order: Vec<(f64, u32)>,
+    /// Unvisited neighbours of the node being expanded.
+    fresh: Vec<u32>,
     /// Work done by the last search.
     pub cost: Cost,
 }
@@ -64,6 +66,7 @@ impl<S: Default> Search<S> {
             nearest: TopK::default(),
             scratch: S::default(),
             order: Vec::new(),
+            fresh: Vec::new(),
             cost: Cost::default(),
         }
     }
@@ -116,8 +119,9 @@ impl<S: Default> Search<S> {
                 self.nearest.insert(first);
             }
             self.candidates.clear();
-            self.candidates.push(Reverse(first));
+            self.candidates.push(Reverse(first.key()));
             while let Some(Reverse(current)) = self.candidates.pop() {
+                let current = Candidate::from_key(current);
                 if self
                     .nearest
                     .bound()
@@ -125,14 +129,17 @@ impl<S: Default> Search<S> {
                 {
                     break;
                 }
-                let neighbors = graph.neighbors(current.id);
-                for (i, &neighbor) in neighbors.iter().enumerate() {
-                    if let Some(&next) = neighbors.get(i + 1) {
-                        points.prefetch(next);
+                // Mark the unvisited neighbours and start loading all their rows before the
+                // first distance, so that the cache misses overlap instead of queueing.
+                let mut fresh = std::mem::take(&mut self.fresh);
+                fresh.clear();
+                for &neighbor in graph.neighbors(current.id) {
+                    if self.visited.insert(neighbor) {
+                        points.prefetch(neighbor);
+                        fresh.push(neighbor);
                     }
-                    if !self.visited.insert(neighbor) {
-                        continue;
-                    }
+                }
+                for &neighbor in &fresh {
                     let Some(c) = self.eval_within(query, points, distance, neighbor) else {
                         continue;
                     };
@@ -144,11 +151,13 @@ impl<S: Default> Search<S> {
                         self.nearest.insert(c)
                     };
                     if walk {
-                        self.candidates.push(Reverse(c));
+                        self.candidates.push(Reverse(c.key()));
                     }
                 }
+                self.fresh = fresh;
             }
         }
+        self.nearest.finish();
     }
 
     /// Exact search: every point not `deleted` is compared with the query, through its lower
@@ -195,6 +204,7 @@ impl<S: Default> Search<S> {
                 self.nearest.insert(c);
             }
         }
+        self.nearest.finish();
     }
 
     /// The query's distance to `id`, or `None` if it is certainly farther than every kept result
