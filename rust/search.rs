@@ -151,6 +151,8 @@ impl<S: Default> Search<S> {
                         self.nearest.insert(c)
                     };
                     if walk {
+                        // It may be expanded next: start loading its list.
+                        graph.prefetch(neighbor);
                         self.candidates.push(Reverse(c.key()));
                     }
                 }
