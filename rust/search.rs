@@ -12,6 +12,9 @@ use crate::points::Points;
 use crate::store::{Candidate, TopK};
 use crate::visited::Visited;
 
+/// The first restart enters at one of this many points inserted first.
+const EARLY_ENTRIES: usize = 16;
+
 /// Random draws of an entry point before falling back to a scan for an unvisited one.
 const ENTRY_DRAWS: usize = 32;
 
@@ -28,8 +31,8 @@ pub struct SearchParams {
     pub k: usize,
     /// Size of the result store (the beam); at least `k` is used.
     pub ef: usize,
-    /// Restarts from random entry points (`m` in the paper). More are made while fewer than `k`
-    /// points have been found.
+    /// Restarts (`m` in the paper): the first from a random one of the points inserted first, the
+    /// others from random entry points. More are made while fewer than `k` points have been found.
     pub n_searches: usize,
     /// Seed of the entry points: a query's answer depends on the index, the query and this.
     pub seed: u64,
@@ -84,8 +87,9 @@ impl<S: Default> Search<S> {
     /// Restarted greedy search for the nearest points to `query` among the first `params.limit`
     /// points. Points marked in `deleted` are walked through but never kept as results.
     ///
-    /// Each restart starts from a random unvisited entry point and repeatedly expands the nearest
-    /// unexpanded candidate; it stops when that candidate is farther than the farthest of the
+    /// The first restart starts from a random one of the first [`EARLY_ENTRIES`] points, each
+    /// later one from a random unvisited entry point; a restart repeatedly expands the nearest
+    /// unexpanded candidate, and stops when that candidate is farther than the farthest of the
     /// `max(k, ef)` results kept so far. All restarts share the visited set and the results, so a
     /// restart that lands in an explored region ends after a few distance computations.
     pub fn greedy<D: Distance<Scratch = S>>(
@@ -106,7 +110,14 @@ impl<S: Default> Search<S> {
         let mut rng = Pcg64Mcg::seed_from_u64(params.seed);
         let mut restarts = 0;
         while restarts < params.n_searches || self.nearest.len() < wanted {
-            let Some(entry) = self.pick_entry(&mut rng, limit) else {
+            // The first restart starts from one of the first points inserted: they were linked
+            // while the graph was sparse, so their lists still hold some of the longest links.
+            let entry = if restarts == 0 && limit > 0 {
+                Some(rng.random_range(0..limit.min(EARLY_ENTRIES)) as u32)
+            } else {
+                self.pick_entry(&mut rng, limit)
+            };
+            let Some(entry) = entry else {
                 break;
             };
             restarts += 1;
