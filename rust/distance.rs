@@ -248,13 +248,13 @@ impl Distance for Dtw<'_> {
     }
 }
 
-/// `sum((a - b)^2)`, with AVX2 and FMA where the CPU has them (checked once, then cached by
-/// `is_x86_feature_detected!`), and a portable loop everywhere else.
+/// `sum((a - b)^2)`, with AVX2 and FMA where the CPU has them (checked once, then cached), and a
+/// portable loop everywhere else.
 #[inline]
 pub fn squared_euclidean(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= 16 && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if a.len() >= 8 && simd::has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
         return unsafe { simd::squared_euclidean_avx2(a, b) };
     }
@@ -287,8 +287,29 @@ pub fn squared_euclidean_portable(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::*;
+    use std::sync::atomic::{AtomicU8, Ordering};
 
-    /// `sum((a - b)^2)` over 16 lanes at a time in two AVX registers with fused multiply-adds.
+    /// 0 before the first check, then 1 without AVX2 and FMA, 2 with both: one load per
+    /// distance instead of one lookup per feature.
+    static AVX2_FMA: AtomicU8 = AtomicU8::new(0);
+
+    #[inline]
+    pub fn has_avx2_fma() -> bool {
+        match AVX2_FMA.load(Ordering::Relaxed) {
+            0 => {
+                let yes = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+                AVX2_FMA.store(1 + u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            state => state == 2,
+        }
+    }
+
+    /// Eight lanes on then eight off: the eight entries from `8 - r` mask the first `r` lanes.
+    static TAIL_MASK: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// `sum((a - b)^2)` over 16 lanes at a time in two AVX registers with fused multiply-adds;
+    /// the last `len % 8` values go through one masked load rather than a scalar loop.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA, and `a` and `b` must have the same length.
@@ -299,7 +320,8 @@ mod simd {
         let mut acc0 = _mm256_setzero_ps();
         let mut acc1 = _mm256_setzero_ps();
         let mut i = 0;
-        // SAFETY (all loads): i + 16 <= n, or i + 8 <= n below, keeps every load in bounds.
+        // SAFETY (all loads): i + 16 <= n, or i + 8 <= n below, keeps every load in bounds, and
+        // the masked loads read only the lanes below n - i.
         while i + 16 <= n {
             let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
             let d1 = _mm256_sub_ps(
@@ -315,15 +337,19 @@ mod simd {
             acc0 = _mm256_fmadd_ps(d, d, acc0);
             i += 8;
         }
+        let rest = n - i;
+        if rest > 0 {
+            let mask = _mm256_loadu_si256(TAIL_MASK.as_ptr().add(8 - rest).cast());
+            let d = _mm256_sub_ps(
+                _mm256_maskload_ps(pa.add(i), mask),
+                _mm256_maskload_ps(pb.add(i), mask),
+            );
+            acc1 = _mm256_fmadd_ps(d, d, acc1);
+        }
         let acc = _mm256_add_ps(acc0, acc1);
         let quad = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
         let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-        let mut sum = _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
-        for j in i..n {
-            let d = a[j] - b[j];
-            sum += d * d;
-        }
-        sum
+        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
     }
 }
 

@@ -21,6 +21,9 @@ const BATCH_DIVISOR: usize = 32;
 pub struct Graph {
     max_degree: usize,
     links: Vec<u32>,
+    /// Length of each node's list, derived from `links`, so that the search slices a list
+    /// without scanning it for its end.
+    degrees: Vec<u16>,
 }
 
 impl Graph {
@@ -28,6 +31,7 @@ impl Graph {
         Self {
             max_degree,
             links: vec![INVALID; n * max_degree],
+            degrees: vec![0; n],
         }
     }
 
@@ -39,9 +43,27 @@ impl Graph {
     #[inline]
     pub fn neighbors(&self, id: u32) -> &[u32] {
         let start = id as usize * self.max_degree;
-        let row = &self.links[start..start + self.max_degree];
-        let degree = row.iter().position(|&x| x == INVALID).unwrap_or(row.len());
-        &row[..degree]
+        &self.links[start..start + self.degrees[id as usize] as usize]
+    }
+
+    /// Asks the CPU to start loading the list of `id`, ahead of its expansion.
+    #[inline]
+    pub fn prefetch(&self, id: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let row = self.neighbors(id);
+            let start = row.as_ptr() as usize;
+            let end = start + size_of_val(row);
+            let mut line = start & !63;
+            while line < end {
+                // SAFETY: a prefetch is a hint that never faults, whatever the address.
+                unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
+                line += 64;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
     }
 
     fn set_neighbors(&mut self, id: u32, neighbors: &[u32]) {
@@ -51,16 +73,18 @@ impl Graph {
         let row = &mut self.links[start..start + self.max_degree];
         row[..neighbors.len()].copy_from_slice(neighbors);
         row[neighbors.len()..].fill(INVALID);
+        self.degrees[id as usize] = neighbors.len() as u16;
     }
 
     /// Number of edges (each direction counted once per list it is in).
     pub fn n_links(&self) -> usize {
-        self.links.iter().filter(|&&x| x != INVALID).count()
+        self.degrees.iter().map(|&d| usize::from(d)).sum()
     }
 
     /// Makes room for nodes up to `n`, without links, or drops the nodes from `n` on.
     pub fn resize(&mut self, n: usize) {
         self.links.resize(n * self.max_degree, INVALID);
+        self.degrees.resize(n, 0);
     }
 
     /// The flat adjacency, `max_degree` entries per node.
@@ -69,21 +93,19 @@ impl Graph {
     }
 
     /// A graph from a flat adjacency read back from a file: `None` unless every list is a run of
-    /// distinct, in-range ids other than the node's own, padded with [`INVALID`]. A `max_degree`
-    /// of 0 is the empty adjacency of an index without a graph.
+    /// distinct, in-range ids other than the node's own, padded with [`INVALID`].
     pub fn from_links(max_degree: usize, links: Vec<u32>) -> Option<Self> {
-        if max_degree == 0 {
-            return links.is_empty().then_some(Self { max_degree, links });
-        }
-        if links.len() % max_degree != 0 {
+        if max_degree == 0 || links.len() % max_degree != 0 {
             return None;
         }
         let n = links.len() / max_degree;
         // `seen_by[x]` is one more than the last node whose list holds `x`: a duplicate shows in
         // one lookup, without sorting each list.
         let mut seen_by = vec![0usize; n];
+        let mut degrees = Vec::with_capacity(n);
         for (node, row) in links.chunks_exact(max_degree).enumerate() {
             let degree = row.iter().position(|&x| x == INVALID).unwrap_or(max_degree);
+            degrees.push(u16::try_from(degree).ok()?);
             let (list, padding) = row.split_at(degree);
             for &x in list {
                 let x = x as usize;
@@ -96,7 +118,11 @@ impl Graph {
                 return None;
             }
         }
-        Some(Self { max_degree, links })
+        Some(Self {
+            max_degree,
+            links,
+            degrees,
+        })
     }
 }
 

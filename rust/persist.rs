@@ -174,8 +174,11 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     }
     let points = Points::new(data, dim, matches!(metric, Metric::Dtw { .. }))
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
-    let graph =
-        Graph::from_links(max_degree, links).ok_or_else(|| corrupt("bad adjacency lists"))?;
+    // A `max_degree` of 0 stands for an index without a graph, whose adjacency is empty.
+    let graph = match max_degree {
+        0 => Graph::new(n, 0),
+        _ => Graph::from_links(max_degree, links).ok_or_else(|| corrupt("bad adjacency lists"))?,
+    };
     Ok(
         Index::from_parts(points, Some(graph), options, deleted, build_cost)
             .map_err(|e| Error::Corrupt(format!("bad parameters: {e}")))?,

@@ -145,12 +145,16 @@ impl Points {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let start = id as usize * self.dim;
-            let row = &self.data[start..start + self.dim];
-            // A row of 50 floats spans four 64-byte lines; later lines follow the hardware prefetcher.
-            for line in row.chunks(16).take(4) {
-                // SAFETY: a prefetch is a hint that never faults, and the pointer is in bounds.
-                unsafe { _mm_prefetch(line.as_ptr().cast::<i8>(), _MM_HINT_T0) };
+            /// Lines prefetched at most; later lines of a long row follow the hardware prefetcher.
+            const MAX_LINES: usize = 8;
+            let start = self.data.as_ptr().wrapping_add(id as usize * self.dim) as usize;
+            let end = start + self.dim.min(MAX_LINES * 16) * size_of::<f32>();
+            // Every 64-byte line the row touches, from the one holding its first value.
+            let mut line = start & !63;
+            while line < end {
+                // SAFETY: a prefetch is a hint that never faults, whatever the address.
+                unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
+                line += 64;
             }
         }
         #[cfg(not(target_arch = "x86_64"))]

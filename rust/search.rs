@@ -12,6 +12,9 @@ use crate::points::Points;
 use crate::store::{Candidate, TopK};
 use crate::visited::Visited;
 
+/// The first restart enters at one of this many points inserted first.
+const EARLY_ENTRIES: usize = 16;
+
 /// Random draws of an entry point before falling back to a scan for an unvisited one.
 const ENTRY_DRAWS: usize = 32;
 
@@ -28,8 +31,8 @@ pub struct SearchParams {
     pub k: usize,
     /// Size of the result store (the beam); at least `k` is used.
     pub ef: usize,
-    /// Restarts from random entry points (`m` in the paper). More are made while fewer than `k`
-    /// points have been found.
+    /// Restarts (`m` in the paper): the first from a random one of the points inserted first, the
+    /// others from random entry points. More are made while fewer than `k` points have been found.
     pub n_searches: usize,
     /// Seed of the entry points: a query's answer depends on the index, the query and this.
     pub seed: u64,
@@ -45,13 +48,15 @@ pub struct Search<S> {
     /// Points visited so far, shared by all restarts of a query (`v` in the paper).
     visited: Visited,
     /// Points to expand, nearest first (`C` in the paper).
-    candidates: BinaryHeap<Reverse<Candidate>>,
+    candidates: BinaryHeap<Reverse<u64>>,
     /// The nearest points found so far (`W` in the paper).
     nearest: TopK,
     /// Buffers of the distance (DTW rows and envelope).
     scratch: S,
     /// Lower bounds of an exact scan, to visit points in their order.
     order: Vec<(f64, u32)>,
+    /// Unvisited neighbours of the node being expanded.
+    fresh: Vec<u32>,
     /// Work done by the last search.
     pub cost: Cost,
 }
@@ -64,6 +69,7 @@ impl<S: Default> Search<S> {
             nearest: TopK::default(),
             scratch: S::default(),
             order: Vec::new(),
+            fresh: Vec::new(),
             cost: Cost::default(),
         }
     }
@@ -81,8 +87,9 @@ impl<S: Default> Search<S> {
     /// Restarted greedy search for the nearest points to `query` among the first `params.limit`
     /// points. Points marked in `deleted` are walked through but never kept as results.
     ///
-    /// Each restart starts from a random unvisited entry point and repeatedly expands the nearest
-    /// unexpanded candidate; it stops when that candidate is farther than the farthest of the
+    /// The first restart starts from a random one of the first [`EARLY_ENTRIES`] points, each
+    /// later one from a random unvisited entry point; a restart repeatedly expands the nearest
+    /// unexpanded candidate, and stops when that candidate is farther than the farthest of the
     /// `max(k, ef)` results kept so far. All restarts share the visited set and the results, so a
     /// restart that lands in an explored region ends after a few distance computations.
     pub fn greedy<D: Distance<Scratch = S>>(
@@ -103,7 +110,14 @@ impl<S: Default> Search<S> {
         let mut rng = Pcg64Mcg::seed_from_u64(params.seed);
         let mut restarts = 0;
         while restarts < params.n_searches || self.nearest.len() < wanted {
-            let Some(entry) = self.pick_entry(&mut rng, limit) else {
+            // The first restart starts from one of the first points inserted: they were linked
+            // while the graph was sparse, so their lists still hold some of the longest links.
+            let entry = if restarts == 0 && limit > 0 {
+                Some(rng.random_range(0..limit.min(EARLY_ENTRIES)) as u32)
+            } else {
+                self.pick_entry(&mut rng, limit)
+            };
+            let Some(entry) = entry else {
                 break;
             };
             restarts += 1;
@@ -116,8 +130,9 @@ impl<S: Default> Search<S> {
                 self.nearest.insert(first);
             }
             self.candidates.clear();
-            self.candidates.push(Reverse(first));
+            self.candidates.push(Reverse(first.key()));
             while let Some(Reverse(current)) = self.candidates.pop() {
+                let current = Candidate::from_key(current);
                 if self
                     .nearest
                     .bound()
@@ -125,14 +140,17 @@ impl<S: Default> Search<S> {
                 {
                     break;
                 }
-                let neighbors = graph.neighbors(current.id);
-                for (i, &neighbor) in neighbors.iter().enumerate() {
-                    if let Some(&next) = neighbors.get(i + 1) {
-                        points.prefetch(next);
+                // Mark the unvisited neighbours and start loading all their rows before the
+                // first distance, so that the cache misses overlap instead of queueing.
+                let mut fresh = std::mem::take(&mut self.fresh);
+                fresh.clear();
+                for &neighbor in graph.neighbors(current.id) {
+                    if self.visited.insert(neighbor) {
+                        points.prefetch(neighbor);
+                        fresh.push(neighbor);
                     }
-                    if !self.visited.insert(neighbor) {
-                        continue;
-                    }
+                }
+                for &neighbor in &fresh {
                     let Some(c) = self.eval_within(query, points, distance, neighbor) else {
                         continue;
                     };
@@ -144,11 +162,15 @@ impl<S: Default> Search<S> {
                         self.nearest.insert(c)
                     };
                     if walk {
-                        self.candidates.push(Reverse(c));
+                        // It may be expanded next: start loading its list.
+                        graph.prefetch(neighbor);
+                        self.candidates.push(Reverse(c.key()));
                     }
                 }
+                self.fresh = fresh;
             }
         }
+        self.nearest.finish();
     }
 
     /// Exact search: every point not `deleted` is compared with the query, through its lower
@@ -195,6 +217,7 @@ impl<S: Default> Search<S> {
                 self.nearest.insert(c);
             }
         }
+        self.nearest.finish();
     }
 
     /// The query's distance to `id`, or `None` if it is certainly farther than every kept result
