@@ -74,7 +74,7 @@ fn banded<const ABANDON: bool>(
         diagonals: [a, b, c],
     } = scratch;
     if below + above < NARROW {
-        return rows::<ABANDON>(x, y, below, above, bound, tail, [a, b]);
+        return rows::<ABANDON>(x, y, below, above, bound, tail, [ys, a, b]);
     }
     // One padding point each, read by the extra lane of an odd-length anti-diagonal.
     xs.clear();
@@ -160,9 +160,11 @@ fn rows<const ABANDON: bool>(
     above: usize,
     bound: f64,
     tail: Option<&[f64]>,
-    [prev, cur]: [&mut Vec<f64>; 2],
+    [ys, prev, cur]: [&mut Vec<f64>; 3],
 ) -> f64 {
     let m = y.len();
+    ys.clear();
+    ys.extend(y.iter().map(|&v| f64::from(v)));
     // Rows are indexed by column + 1; index 0 is the virtual column before the first.
     for v in [&mut *prev, &mut *cur] {
         v.clear();
@@ -177,19 +179,11 @@ fn rows<const ABANDON: bool>(
         // The cell left of the band must read as unreachable; cells right of it were never
         // written since the rows were reset, because the band only moves right.
         cur[lo] = f64::INFINITY;
-        let (mut last, mut row_min) = (f64::INFINITY, f64::INFINITY);
-        let cells = cur[lo + 1..=hi + 1]
-            .iter_mut()
-            .zip(prev[lo..=hi + 1].windows(2))
-            .zip(&y[lo..=hi]);
-        for ((out, up), &yj) in cells {
-            let d = xi - f64::from(yj);
-            last = d * d + min(min(up[0], up[1]), last);
-            *out = last;
-            if ABANDON {
-                row_min = min(row_min, last);
-            }
-        }
+        let (out, up, ys) = (&mut cur[lo + 1..=hi + 1], &prev[lo..=hi + 1], &ys[lo..=hi]);
+        // SAFETY: `out` and `ys` have hi + 1 - lo elements and `up` one more; `out` is in the
+        // other row.
+        let row_min =
+            unsafe { row::<ABANDON>(out.as_mut_ptr(), up.as_ptr(), ys.as_ptr(), xi, out.len()) };
         if ABANDON {
             // Every path crosses this row, then still has to reach every column after the band.
             let rest = tail.and_then(|t| t.get(hi + 1)).copied().unwrap_or(0.0);
@@ -200,6 +194,50 @@ fn rows<const ABANDON: bool>(
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[m]
+}
+
+/// One row: `out[k] = (y[k] - xi)^2 + min(up[k], up[k + 1], out[k - 1])` for `k < len`, where
+/// `up[k]` is the cell above and left, `up[k + 1]` the cell above, and the cell left of the first
+/// is unreachable. Returns the minimum of `out` when `ABANDON`.
+///
+/// # Safety
+///
+/// `up` is valid for `len + 1` reads, `y` for `len` reads, `out` for `len` writes, and `out`
+/// overlaps neither.
+#[inline(always)]
+unsafe fn row<const ABANDON: bool>(
+    out: *mut f64,
+    up: *const f64,
+    y: *const f64,
+    xi: f64,
+    len: usize,
+) -> f64 {
+    let (mut last, mut row_min) = (f64::INFINITY, f64::INFINITY);
+    let mut k = 0;
+    // SAFETY: each step reads and writes indices k and k + 1 < len (and k + 2 of `up`), then the
+    // last step index len - 1 when len is odd.
+    unsafe {
+        // Two cells per step, which halves the loop overhead.
+        while k + 1 < len {
+            let (d0, d1) = (*y.add(k) - xi, *y.add(k + 1) - xi);
+            let v0 = d0 * d0 + min(min(*up.add(k), *up.add(k + 1)), last);
+            last = d1 * d1 + min(min(*up.add(k + 1), *up.add(k + 2)), v0);
+            (*out.add(k), *out.add(k + 1)) = (v0, last);
+            if ABANDON {
+                row_min = min(row_min, min(v0, last));
+            }
+            k += 2;
+        }
+        if k < len {
+            let d = *y.add(k) - xi;
+            last = d * d + min(min(*up.add(k), *up.add(k + 1)), last);
+            *out.add(k) = last;
+            if ABANDON {
+                row_min = min(row_min, last);
+            }
+        }
+    }
+    row_min
 }
 
 /// One anti-diagonal: `out[k] = (x[k] - y[k])^2 + min(last[k], last[k + 1], before[k])` for
