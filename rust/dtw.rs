@@ -172,10 +172,45 @@ fn rows<const ABANDON: bool>(
     }
     prev[0] = 0.0;
     let (mut prev, mut cur) = (&mut prev[..], &mut cur[..]);
-    for (i, &xi) in x.iter().enumerate() {
+    let mut i = 0;
+    while i < x.len() {
         let lo = i.saturating_sub(below);
+        // Two rows at once where the matrix edges cut neither: the first stays in registers, and
+        // the core has two chains of cells to interleave.
+        if i >= below && i + 1 < x.len() && i + above + 2 <= m {
+            let hi = i + above;
+            let (x0, x1) = (f64::from(x[i]), f64::from(x[i + 1]));
+            // Row i + 1 holds columns lo + 1 ..= hi + 1.
+            cur[lo + 1] = f64::INFINITY;
+            let (out, up, ys) = (
+                &mut cur[lo + 2..=hi + 2],
+                &prev[lo..=hi + 1],
+                &ys[lo..=hi + 1],
+            );
+            // SAFETY: `out` has hi + 1 - lo elements, `up` and `ys` one more; `out` is in the
+            // other row.
+            let row_min = unsafe {
+                row_pair::<ABANDON>(
+                    out.as_mut_ptr(),
+                    up.as_ptr(),
+                    ys.as_ptr(),
+                    x0,
+                    x1,
+                    out.len(),
+                )
+            };
+            if ABANDON {
+                let rest = tail.and_then(|t| t.get(hi + 2)).copied().unwrap_or(0.0);
+                if row_min + rest > bound {
+                    return row_min + rest;
+                }
+            }
+            std::mem::swap(&mut prev, &mut cur);
+            i += 2;
+            continue;
+        }
         let hi = i.saturating_add(above).min(m - 1);
-        let xi = f64::from(xi);
+        let xi = f64::from(x[i]);
         // The cell left of the band must read as unreachable; cells right of it were never
         // written since the rows were reset, because the band only moves right.
         cur[lo] = f64::INFINITY;
@@ -192,8 +227,53 @@ fn rows<const ABANDON: bool>(
             }
         }
         std::mem::swap(&mut prev, &mut cur);
+        i += 1;
     }
     prev[m]
+}
+
+/// Two rows whose bands are `y[..len]` and `y[1..=len]`: `up` as for [`row`], and `out` gets the
+/// second row only (the first is only needed by the second). Returns the minimum of the second
+/// row when `ABANDON`.
+///
+/// # Safety
+///
+/// `up` and `y` are valid for `len + 1` reads, `out` for `len` writes, and `out` overlaps
+/// neither; `len >= 1`.
+#[inline(always)]
+unsafe fn row_pair<const ABANDON: bool>(
+    out: *mut f64,
+    up: *const f64,
+    y: *const f64,
+    x0: f64,
+    x1: f64,
+    len: usize,
+) -> f64 {
+    // SAFETY: indices up to len of `up` and `y`, up to len - 1 of `out`.
+    unsafe {
+        // `a`: the first row's cell at the current column; `b`: the second row's, one behind.
+        let d = *y - x0;
+        let mut a = d * d + min(*up, *up.add(1));
+        let (mut b, mut row_min) = (f64::INFINITY, f64::INFINITY);
+        let mut above = *up.add(1);
+        for k in 1..len {
+            let yk = *y.add(k);
+            let next = *up.add(k + 1);
+            let (d0, d1) = (yk - x0, yk - x1);
+            let a_next = d0 * d0 + min(min(above, next), a);
+            b = d1 * d1 + min(min(a, a_next), b);
+            *out.add(k - 1) = b;
+            if ABANDON {
+                row_min = min(row_min, b);
+            }
+            (a, above) = (a_next, next);
+        }
+        // The first row's band ended a column earlier.
+        let d = *y.add(len) - x1;
+        b = d * d + min(a, b);
+        *out.add(len - 1) = b;
+        min(row_min, b)
+    }
 }
 
 /// One row: `out[k] = (y[k] - xi)^2 + min(up[k], up[k + 1], out[k - 1])` for `k < len`, where
