@@ -5,13 +5,13 @@
 //! no cell waits for its left neighbour, as it would along a row.
 
 /// Reusable buffers, so that a call allocates only when a longer series than any before comes
-/// along: both series as `f64` (`y` reversed, so that an anti-diagonal reads both forwards) and
-/// three anti-diagonals of the cost matrix.
+/// along: the series as `f64` (`y` reversed for anti-diagonals, so that they read both series
+/// forwards) and two rows or three anti-diagonals of the cost matrix.
 #[derive(Debug, Default)]
 pub struct DtwScratch {
     x: Vec<f64>,
-    y_rev: Vec<f64>,
-    diagonals: [Vec<f64>; 3],
+    y: Vec<f64>,
+    lines: [Vec<f64>; 3],
 }
 
 /// Squared DTW between `x` and `y` with a Sakoe-Chiba band of `radius` points: the smallest sum
@@ -70,8 +70,8 @@ fn banded<const ABANDON: bool>(
     let (below, above) = (below.min(n + m), above.min(n + m));
     let DtwScratch {
         x: xs,
-        y_rev: ys,
-        diagonals: [a, b, c],
+        y: ys,
+        lines: [a, b, c],
     } = scratch;
     if below + above < NARROW {
         return rows::<ABANDON>(x, y, below, above, bound, tail, [ys, a, b]);
