@@ -200,6 +200,7 @@ fn rows<const ABANDON: bool>(
                 )
             };
             if ABANDON {
+                // As below, for row i + 1, whose band ends at column hi + 1.
                 let rest = tail.and_then(|t| t.get(hi + 2)).copied().unwrap_or(0.0);
                 if row_min + rest > bound {
                     return row_min + rest;
