@@ -267,8 +267,10 @@ class Index:
             stops a restart when its best candidate is farther than all of them. Larger is more
             accurate and costs more distance computations. Default ``max(k, 48)``.
         n_searches : int, default=2
-            Restarts from random entry points, sharing one visited set. More restarts escape
-            local minima at the cost of more distance computations.
+            Restarts, sharing one visited set: the first enters at one of the 16 points
+            inserted first (linked while the graph was sparse, their links reach far), the
+            others at random points. More restarts escape local minima at the cost of more
+            distance computations.
         exact : bool, default=False
             Compare with every point instead (brute force): the oracle and the baseline. The
             only search of an index built with ``graph=False``.
