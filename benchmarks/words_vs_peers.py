@@ -42,6 +42,7 @@ import resource
 import shlex
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -656,8 +657,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench-out/words")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    cache = out / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # The workers read the prepared vectors from here; removed at the end (80 MB for GloVe).
+    cache_dir = tempfile.TemporaryDirectory(prefix="nswg-words-")
+    cache = Path(cache_dir.name)
     command = "python " + shlex.join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     names, skipped = libraries(args.libs)
     # Linux keeps ru_maxrss across fork and exec: workers forked from a fresh, small server
@@ -690,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for h in handles:
             h.close()
+        cache_dir.cleanup()
     for m in memory.values():
         m["index_mb"] = m["max_rss_mb"] - m["rss_after_load_mb"]
     at, ratios = interpolate(rows)
