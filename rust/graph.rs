@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::distance::Distance;
 use crate::error::{Error, Result};
-use crate::points::Points;
+use crate::points::{prefetch_lines, Points};
 use crate::progress::Progress;
 use crate::search::{Search, SearchParams};
 use crate::store::Candidate;
@@ -49,21 +49,9 @@ impl Graph {
     /// Asks the CPU to start loading the list of `id`, ahead of its expansion.
     #[inline]
     pub fn prefetch(&self, id: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let row = self.neighbors(id);
-            let start = row.as_ptr() as usize;
-            let end = start + size_of_val(row);
-            let mut line = start & !63;
-            while line < end {
-                // SAFETY: a prefetch is a hint that never faults, whatever the address.
-                unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
-                line += 64;
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = id;
+        let row = self.neighbors(id);
+        let start = row.as_ptr() as usize;
+        prefetch_lines(start, start + size_of_val(row));
     }
 
     fn set_neighbors(&mut self, id: u32, neighbors: &[u32]) {

@@ -58,6 +58,13 @@ pub struct IndexOptions {
     pub seed: u64,
 }
 
+impl IndexOptions {
+    /// Whether these options link the points into a graph.
+    pub fn has_graph(&self) -> bool {
+        self.max_degree > 0
+    }
+}
+
 impl Default for IndexOptions {
     fn default() -> Self {
         Self {
@@ -336,7 +343,7 @@ impl Index {
 
     /// Whether the points are linked into a graph; without one, only exact search answers.
     pub fn has_graph(&self) -> bool {
-        self.options.max_degree > 0
+        self.options.has_graph()
     }
 
     /// Distances computed while building and adding.

@@ -205,7 +205,7 @@ mod python {
                 seed,
             };
             let (data, dim) = to_rows(&vectors);
-            if max_degree == 0 {
+            if !options.has_graph() {
                 // Without a graph there is no linking to watch or spread over threads: only a
                 // pass over the data, which threads would cost more than they save on small sets.
                 return Ok(Self::new(py.detach(|| Index::build(data, dim, options))?));
@@ -380,7 +380,7 @@ mod python {
         /// Whether the points are linked into a graph; without one only exact search answers.
         #[getter]
         fn has_graph(&self) -> bool {
-            self.options.max_degree > 0
+            self.options.has_graph()
         }
 
         #[getter]

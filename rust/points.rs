@@ -142,23 +142,13 @@ impl Points {
     /// Asks the CPU to start loading row `id` into cache, ahead of its distance computation.
     #[inline]
     pub fn prefetch(&self, id: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            /// Lines prefetched at most; later lines of a long row follow the hardware prefetcher.
-            const MAX_LINES: usize = 8;
-            let start = self.data.as_ptr().wrapping_add(id as usize * self.dim) as usize;
-            let end = start + self.dim.min(MAX_LINES * 16) * size_of::<f32>();
-            // Every 64-byte line the row touches, from the one holding its first value.
-            let mut line = start & !63;
-            while line < end {
-                // SAFETY: a prefetch is a hint that never faults, whatever the address.
-                unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
-                line += 64;
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = id;
+        /// Lines prefetched at most; later lines of a long row follow the hardware prefetcher.
+        const MAX_LINES: usize = 8;
+        let start = self.data.as_ptr().wrapping_add(id as usize * self.dim) as usize;
+        prefetch_lines(
+            start,
+            start + self.dim.min(MAX_LINES * 16) * size_of::<f32>(),
+        );
     }
 
     /// Scales every row to unit Euclidean norm, for the cosine distance.
@@ -183,6 +173,24 @@ impl Points {
     pub fn as_slice(&self) -> &[f32] {
         &self.data
     }
+}
+
+/// Asks the CPU to start loading every 64-byte line of the addresses `start..end`, from the line
+/// holding `start`. A hint only: nothing is read, and it never faults, whatever the addresses.
+#[inline]
+pub(crate) fn prefetch_lines(start: usize, end: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let mut line = start & !63;
+        while line < end {
+            // SAFETY: a prefetch is a hint that never faults, whatever the address.
+            unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, end);
 }
 
 #[cfg(test)]

@@ -297,11 +297,6 @@ class Index:
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
         ef = max(k, DEFAULT_EF) if ef is None else _positive_int(ef, "ef")
-        if not exact and not self.has_graph:
-            raise ValueError(
-                "this index has no graph (built with graph=False): search it with exact=True, "
-                "or build it with a graph"
-            )
         ids, distances, counts, bounds = self._core.search(
             queries,
             k,
