@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::distance::{Cosine, Cost, Distance, Dtw, Envelopes, SquaredEuclidean};
 use crate::error::{Error, Result};
 use crate::graph::{self, BuildParams, Graph};
+use crate::memory;
 use crate::points::Points;
 use crate::progress::Progress;
 use crate::search::{Search, SearchParams};
@@ -156,7 +157,7 @@ impl Index {
             _ => None,
         };
         let n_deleted = deleted.iter().filter(|&&d| d).count();
-        Ok(Self {
+        let index = Self {
             graph: graph.unwrap_or_else(|| Graph::new(0, options.max_degree)),
             points,
             envelopes,
@@ -164,7 +165,15 @@ impl Index {
             deleted,
             n_deleted,
             build_distance_computations,
-        })
+        };
+        index.advise_huge_pages();
+        Ok(index)
+    }
+
+    /// Asks for huge pages under the rows and the adjacency, read at random by every search.
+    fn advise_huge_pages(&self) {
+        memory::advise_huge_pages(self.points.as_slice());
+        memory::advise_huge_pages(self.graph.links());
     }
 
     /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
@@ -284,8 +293,9 @@ impl Index {
     /// graph, only makes room for the rows.
     fn link_from(&mut self, from: usize, progress: &Progress) -> Result<()> {
         let o = self.options;
+        self.graph.resize(self.points.len());
+        self.advise_huge_pages();
         if !self.has_graph() {
-            self.graph.resize(self.points.len());
             progress.start(self.points.len() - from, self.points.len() - from);
             return Ok(());
         }

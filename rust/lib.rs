@@ -8,6 +8,7 @@ pub mod dtw;
 pub mod error;
 pub mod graph;
 pub mod index;
+pub mod memory;
 pub mod persist;
 pub mod points;
 pub mod progress;
