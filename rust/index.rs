@@ -170,8 +170,14 @@ impl Index {
         Ok(index)
     }
 
-    /// Asks for huge pages under the rows and the adjacency, read at random by every search.
+    /// Asks for huge pages under the rows and the adjacency, which a graph search reads at
+    /// random. Exact search alone reads the rows in order or spends far longer per row than a
+    /// TLB miss costs, so an index without a graph is left on small pages, sparing its build
+    /// (a fit of the estimators) the copy into huge pages.
     fn advise_huge_pages(&self) {
+        if !self.has_graph() {
+            return;
+        }
         memory::advise_huge_pages(self.points.as_slice());
         memory::advise_huge_pages(self.graph.links());
     }

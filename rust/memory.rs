@@ -10,8 +10,8 @@ const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks the kernel to back the whole 2 MiB pages inside `buffer` with transparent huge pages,
 /// now and as it is touched later. A hint: it changes no value, does nothing where the kernel
-/// has no transparent huge pages or they are disabled, and buffers holding no whole huge page are
-/// left alone.
+/// has no transparent huge pages or they are set to "never", and buffers holding no whole huge
+/// page are left alone.
 pub fn advise_huge_pages<T>(buffer: &[T]) {
     let start = buffer.as_ptr() as usize;
     let end = start + size_of_val(buffer);
@@ -25,6 +25,15 @@ pub fn advise_huge_pages<T>(buffer: &[T]) {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn advise(start: usize, len: usize) {
+    // MADV_COLLAPSE ignores the system's THP setting: an administrator's "never" is honoured here.
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let enabled = ENABLED.get_or_init(|| {
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .is_ok_and(|mode| !mode.contains("[never]"))
+    });
+    if !enabled {
+        return;
+    }
     let addr = start as *mut libc::c_void;
     // SAFETY: the range lies inside a live allocation and is page-aligned; neither advice changes
     // the memory's contents. Failures (old kernels, THP disabled, no free huge page) are ignored:
