@@ -784,6 +784,42 @@ mod tests {
     }
 
     #[test]
+    fn rows_on_huge_pages_keep_their_values_through_add_and_load() {
+        // 10,000 rows of 128 values take 5 MB, so they hold whole 2 MiB pages that are advised
+        // after the build, again after `add` has moved them, and after a load.
+        let (n, dim, k) = (10_000, 128, 5);
+        let data = gaussian_like(n, dim, 61);
+        let half = n / 2 * dim;
+        let mut index =
+            Index::build(data[..half].to_vec(), dim, options(Metric::Euclidean)).unwrap();
+        index.add(data[half..].to_vec()).unwrap();
+        assert_eq!(index.points().as_slice(), &data[..]);
+        let ids: Vec<usize> = (0..n).step_by(97).collect();
+        let queries: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| &data[id * dim..(id + 1) * dim])
+            .copied()
+            .collect();
+        let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+        for (&id, row) in ids.iter().zip(exact.ids.chunks(k)) {
+            assert_eq!(row[0], id as i64, "an indexed row is its own nearest");
+        }
+        let graph = index.search(queries.clone(), &query(k, false)).unwrap();
+        let r = recall(&graph.ids, &exact.ids, k);
+        println!("recall@{k} on 128-d rows: {r:.3}");
+        assert!(r > 0.8, "{r}");
+        // Read back from a file, the rows are advised once more.
+        let mut bytes = Vec::new();
+        crate::persist::write_index(&index, &mut bytes).unwrap();
+        let loaded = crate::persist::read_index(&bytes).unwrap();
+        assert_eq!(loaded.points().as_slice(), &data[..]);
+        assert_eq!(
+            loaded.search(queries, &query(k, false)).unwrap().ids,
+            graph.ids
+        );
+    }
+
+    #[test]
     fn removed_points_never_come_back_and_recall_holds() {
         let (n, dim, k) = (4000, 16, 10);
         let queries = gaussian_like(300, dim, 52);
