@@ -142,7 +142,7 @@ class Library:
 class Nswg(Library):
     name = "nswg"
     # 24 neighbours rather than the default 16, as hnswlib is run at M=16 and M=32: on the 390,000
-    # GloVe words they cost 7 s more of build and 1.3x the adjacency, and compute 6% and 15% fewer
+    # GloVe words they cost 7 s more of build and 1.5x the adjacency, and compute 6% and 15% fewer
     # distances at recall 0.95 and 0.99.
     build_params = {"metric": "euclidean", "n_neighbors": 24, "ef_construction": 100, "seed": 0}
 

@@ -157,6 +157,8 @@ impl Index {
             _ => None,
         };
         let n_deleted = deleted.iter().filter(|&&d| d).count();
+        // Without a graph, `link_from` follows and advises once the graph is sized.
+        let linked = graph.is_some();
         let index = Self {
             graph: graph.unwrap_or_else(|| Graph::new(0, options.max_degree)),
             points,
@@ -166,7 +168,9 @@ impl Index {
             n_deleted,
             build_distance_computations,
         };
-        index.advise_huge_pages();
+        if linked {
+            index.advise_huge_pages();
+        }
         Ok(index)
     }
 

@@ -5,7 +5,7 @@
 //! TLB's reach (a few MiB). Backing the rows and the adjacency with 2 MiB pages removes most of
 //! those misses.
 
-/// Size of an x86-64 / aarch64 transparent huge page.
+/// Size of a transparent huge page on x86-64 (and on aarch64 with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks the kernel to back the whole 2 MiB pages inside `buffer` with transparent huge pages,
