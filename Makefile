@@ -24,7 +24,7 @@ lint: ## Check formatting and lints of Rust and Python sources
 
 .PHONY: test-rust
 test-rust: ## Rust core tests (no Python needed)
-	cargo test --release
+	cargo test --release -p nswg
 
 .PHONY: test
 test: install ## Python tests against the installed package

@@ -1,4 +1,4 @@
-"""The compiled module (``rust/lib.rs``): the NSW index and DTW, with no input conversion.
+"""The compiled module (crate ``rust/nswg-py``): the NSW index and DTW, no input conversion.
 
 Use :class:`nswg.Index` and :func:`nswg.metrics.dtw`, which check and convert their input
 first. This stub mirrors every class, function and attribute of the module and is checked
@@ -26,10 +26,10 @@ class Index:
     @staticmethod
     def build(
         vectors: npt.NDArray[np.float32],
+        *,
         metric: str,
         sakoe_chiba_radius: int | None,
-        n_neighbors: int,
-        max_degree: int,
+        graph: tuple[int, int] | None,
         ef_construction: int,
         n_searches: int,
         seed: int,
@@ -38,13 +38,15 @@ class Index:
     ) -> Index:
         """Builds an index over the rows of `vectors` (float32, shape (n, d)).
         `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
-        `None` meaning the full window.
+        `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
+        link no graph (an index for exact search only).
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
     def search(
         self,
         queries: npt.NDArray[np.float32],
+        *,
         k: int,
         ef: int,
         n_searches: int,
@@ -63,6 +65,7 @@ class Index:
     def add(
         self,
         vectors: npt.NDArray[np.float32],
+        *,
         n_threads: int,
         progress: Callable[[int, int], object] | None,
     ) -> int:
@@ -73,7 +76,7 @@ class Index:
         """Marks the points `ids` removed; all are checked first, so an error removes none."""
 
     def compact(
-        self, n_threads: int, progress: Callable[[int, int], object] | None
+        self, *, n_threads: int, progress: Callable[[int, int], object] | None
     ) -> npt.NDArray[np.uint64]:
         """Rebuilds the index without its removed points; returns the old id of each new id.
         `progress` as in `build`; stopped, the index is left unchanged."""
@@ -83,14 +86,14 @@ class Index:
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Index:
-        """Loads an index saved by `save`."""
+        """Loads an index saved by `save`; a file that is not one raises `IndexFileError`."""
 
     def to_bytes(self) -> bytes:
         """The index in the file format of `save`, as bytes (for pickle)."""
 
     @staticmethod
     def from_bytes(data: bytes) -> Index:
-        """An index from the bytes of `to_bytes`."""
+        """An index from the bytes of `to_bytes`; bytes that are not one raise `IndexFileError`."""
 
     def __len__(self) -> int:
         """Number of points not removed."""
@@ -112,16 +115,8 @@ class Index:
         """Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric."""
 
     @property
-    def n_neighbors(self) -> int:
-        """Neighbours linked to each inserted point; 0 without a graph."""
-
-    @property
-    def max_degree(self) -> int:
-        """Cap on a node's degree; 0 without a graph."""
-
-    @property
-    def has_graph(self) -> bool:
-        """Whether the points are linked into a graph; without one only exact search answers."""
+    def graph(self) -> tuple[int, int] | None:
+        """`(n_neighbors, max_degree)` of the graph; `None` for an index without one."""
 
     @property
     def ef_construction(self) -> int:
@@ -144,7 +139,7 @@ class Index:
         """Number of directed links in the graph."""
 
 def dtw(
-    s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], sakoe_chiba_radius: int | None
+    s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], *, sakoe_chiba_radius: int | None
 ) -> float:
     """DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
     `None` is the full window."""

@@ -55,7 +55,6 @@ import csv
 import difflib
 import gzip
 import io
-import operator
 import os
 import re
 from collections.abc import Sequence
@@ -65,6 +64,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from nswg._validation import as_series_rows, non_negative_int, positive_int
 from nswg.words import DEFAULT_WORD_VECTORS, load_default_word_vectors, load_word_vectors
 
 __all__ = [
@@ -229,7 +229,7 @@ def series_lengths(X: Any) -> np.ndarray:
     >>> series_lengths([[1.0, 2.0, 3.0], [4.0, np.nan, np.nan], [5.0, np.nan, 6.0]]).tolist()
     [3, 1, 3]
     """
-    data = _as_series_2d(X, "X")
+    data = as_series_rows(X, "X")
     present = ~np.isnan(data)
     sz = data.shape[1]
     if sz == 0:
@@ -271,8 +271,8 @@ def resample(X: Any, length: int) -> np.ndarray:
     >>> resample([[0.0, 2.0, np.nan, np.nan], [0.0, 1.0, 2.0, 3.0]], 3).tolist()
     [[0.0, 1.0, 2.0], [0.0, 1.5, 3.0]]
     """
-    length = _positive_int(length, "length")
-    data = _as_series_2d(X, "X")
+    length = positive_int(length, "length")
+    data = as_series_rows(X, "X")
     dtype = np.float32 if data.dtype == np.float32 else np.float64
     lengths = series_lengths(data)
     if (lengths == 0).any():
@@ -321,8 +321,8 @@ def ucr_window_radius(window_percent: int, length: int) -> int:
     >>> ucr_window_radius(5, 100), ucr_window_radius(3, 150), ucr_window_radius(0, 150)
     (5, 5, 0)
     """
-    w = _non_negative_int(window_percent, "window_percent")
-    n = _non_negative_int(length, "length")
+    w = non_negative_int(window_percent, "window_percent")
+    n = non_negative_int(length, "length")
     return (w * n + 99) // 100
 
 
@@ -443,7 +443,7 @@ def random_walks(
     True
     """
     rng = np.random.default_rng(random_state)
-    steps = rng.normal(mu, std, size=(_non_negative_int(n_ts, "n_ts"), _positive_int(sz, "sz")))
+    steps = rng.normal(mu, std, size=(non_negative_int(n_ts, "n_ts"), positive_int(sz, "sz")))
     return np.ascontiguousarray(np.cumsum(steps, axis=1), dtype=np.float32)
 
 
@@ -470,7 +470,7 @@ def random_vectors(n: int, dim: int, *, random_state: RandomState = 0) -> np.nda
     (1000, 8)
     """
     rng = np.random.default_rng(random_state)
-    shape = (_non_negative_int(n, "n"), _positive_int(dim, "dim"))
+    shape = (non_negative_int(n, "n"), positive_int(dim, "dim"))
     return rng.standard_normal(shape, dtype=np.float32)
 
 
@@ -704,46 +704,3 @@ def _parse_summary(path: Path) -> dict[str, UCRSummary]:
             raise ValueError(f"{path}, line {number}: {e}") from None
         out[item.name] = item
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checks
-# --------------------------------------------------------------------------------------------
-
-
-def _as_series_2d(X: Any, name: str) -> np.ndarray:
-    data = np.asarray(X)
-    if data.dtype == object or not (
-        np.issubdtype(data.dtype, np.floating) or np.issubdtype(data.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must be numeric, got dtype {data.dtype}")
-    if data.ndim == 3 and data.shape[2] == 1:
-        data = data[:, :, 0]
-    elif data.ndim == 1:
-        data = data[None, :]
-    if data.ndim != 2:
-        raise ValueError(
-            f"{name} must have shape (n_ts, sz) or (n_ts, sz, 1) (univariate), got {data.shape}"
-        )
-    if not np.issubdtype(data.dtype, np.floating):
-        data = data.astype(np.float64)
-    return data
-
-
-def _positive_int(value: Any, name: str) -> int:
-    n = _non_negative_int(value, name)
-    if n == 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return n
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if n < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return n

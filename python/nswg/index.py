@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import numbers
 import os
 import sys
 import time
@@ -16,9 +14,20 @@ from typing import Any, Union
 import numpy as np
 
 from nswg import _core
+from nswg._validation import (
+    METRICS,
+    as_rows,
+    as_seed,
+    band_radius,
+    flag,
+    metric_name,
+    non_negative_int,
+    numeric_array,
+    positive_int,
+)
+from nswg.errors import IndexFileError
 
-METRICS = ("euclidean", "cosine", "dtw")
-_ALIASES = {"l2": "euclidean", "cos": "cosine"}
+__all__ = ["METRICS", "Index", "IndexFileError", "SearchResult"]
 
 #: Default beam width of the graph search (the result store keeps ``max(k, ef)`` points).
 DEFAULT_EF = 48
@@ -211,34 +220,29 @@ class Index:
         TypeError
             Non-numeric input.
         """
-        metric = _normalize_metric(metric)
-        data = _as_rows(vectors, "vectors")
-        sz = data.shape[1]
-        sakoe_chiba_radius = _band(metric, radius, window, sz)
-        if not isinstance(graph, (bool, np.bool_)):
-            raise TypeError(f"graph must be True or False, got {graph!r}")
-        if max_degree is None:
-            max_degree = 2 * _positive_int(n_neighbors, "n_neighbors")
-        n_neighbors = _positive_int(n_neighbors, "n_neighbors")
-        max_degree = _positive_int(max_degree, "max_degree")
-        if not graph:
-            # The core's way of saying "no graph"; nothing is linked, so there is no progress.
-            n_neighbors = max_degree = 0
-            progress = False
+        metric = metric_name(metric)
+        data = as_rows(vectors, "vectors")
+        sakoe_chiba_radius = band_radius(metric, radius, window, data.shape[1])
+        shape: tuple[int, int] | None = None
+        if flag(graph, "graph"):
+            n_neighbors = positive_int(n_neighbors, "n_neighbors")
+            degree = 2 * n_neighbors if max_degree is None else max_degree
+            shape = (n_neighbors, positive_int(degree, "max_degree"))
+        else:
+            progress = False  # nothing is linked, so there is no progress to show
         work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:
             core = _core.Index.build(
                 data,
-                metric,
-                sakoe_chiba_radius,
-                n_neighbors,
-                max_degree,
-                _positive_int(ef_construction, "ef_construction"),
-                _positive_int(n_searches, "n_searches"),
-                _seed(seed),
-                _non_negative_int(n_threads, "n_threads"),
-                report,
+                metric=metric,
+                sakoe_chiba_radius=sakoe_chiba_radius,
+                graph=shape,
+                ef_construction=positive_int(ef_construction, "ef_construction"),
+                n_searches=positive_int(n_searches, "n_searches"),
+                seed=as_seed(seed),
+                n_threads=non_negative_int(n_threads, "n_threads"),
+                progress=report,
             )
         index = cls(core)
         log.debug("built %r in %.2f s", index, time.perf_counter() - start)
@@ -293,17 +297,17 @@ class Index:
         ([1, 2], [0.141, 2.687])
         """
         single, queries = _as_queries(q, self.dim)
-        k = _positive_int(k, "k")
+        k = positive_int(k, "k")
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
-        ef = max(k, DEFAULT_EF) if ef is None else _positive_int(ef, "ef")
+        ef = max(k, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
         ids, distances, counts, bounds = self._core.search(
             queries,
-            k,
-            ef,
-            _positive_int(n_searches, "n_searches"),
-            bool(exact),
-            _non_negative_int(n_threads, "n_threads"),
+            k=k,
+            ef=ef,
+            n_searches=positive_int(n_searches, "n_searches"),
+            exact=bool(exact),
+            n_threads=non_negative_int(n_threads, "n_threads"),
         )
         counts, bounds = counts.astype(np.int64), bounds.astype(np.int64)
         if single:
@@ -345,14 +349,14 @@ class Index:
         >>> int(index.search([2.0, 2.0, 1.9], k=1).ids[0])
         3
         """
-        data = _as_rows(vectors, "vectors")
+        data = as_rows(vectors, "vectors")
         if data.shape[1] != self.dim:
             raise ValueError(
                 f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
             )
-        threads = _non_negative_int(n_threads, "n_threads")
+        threads = non_negative_int(n_threads, "n_threads")
         with _reporter(progress, len(data), self._distance_work(), "adding") as report:
-            first = self._core.add(data, threads, report)
+            first = self._core.add(data, n_threads=threads, progress=report)
         return np.arange(first, first + len(data), dtype=np.int64)
 
     def remove(self, ids: Any) -> None:
@@ -420,9 +424,9 @@ class Index:
         >>> len(index), index.n_ids
         (4, 4)
         """
-        threads = _non_negative_int(n_threads, "n_threads")
+        threads = non_negative_int(n_threads, "n_threads")
         with _reporter(progress, len(self), self._distance_work(), "compacting") as report:
-            old = self._core.compact(threads, report)
+            old = self._core.compact(n_threads=threads, progress=report)
         return old.astype(np.int64)
 
     def _distance_work(self) -> int:
@@ -459,8 +463,9 @@ class Index:
         ------
         OSError
             The file cannot be read.
-        ValueError
-            The file is not an nswg index: truncated, corrupted, foreign, or of a newer format.
+        IndexFileError
+            The file is not an nswg index: truncated, corrupted, foreign, or of a newer format
+            (a subclass of ``ValueError``; its message names the file).
 
         Examples
         --------
@@ -505,15 +510,19 @@ class Index:
     @property
     def has_graph(self) -> bool:
         """Whether the points are linked into a graph (``False`` after ``graph=False``)."""
-        return self._core.has_graph
+        return self._core.graph is not None
 
     @property
     def n_neighbors(self) -> int:
-        return self._core.n_neighbors
+        """Neighbours linked to each inserted point: 0 without a graph."""
+        graph = self._core.graph
+        return 0 if graph is None else graph[0]
 
     @property
     def max_degree(self) -> int:
-        return self._core.max_degree
+        """Cap on a node's degree: 0 without a graph."""
+        graph = self._core.graph
+        return 0 if graph is None else graph[1]
 
     @property
     def ef_construction(self) -> int:
@@ -576,111 +585,13 @@ def _reporter(
         yield update
 
 
-def _normalize_metric(metric: Any) -> str:
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a string, one of {METRICS}, got {metric!r}")
-    name = _ALIASES.get(metric.strip().lower(), metric.strip().lower())
-    if name not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
-    return name
-
-
-def _band(metric: str, radius: Any, window: Any, sz: int) -> int | None:
-    """The Sakoe-Chiba radius in points, or None for the full window."""
-    if metric != "dtw":
-        if radius is not None or window is not None:
-            raise ValueError(f"radius and window apply to metric='dtw', not {metric!r}")
-        return None
-    if radius is not None and window is not None:
-        raise ValueError("give the DTW band as radius or as window, not both")
-    if window is not None:
-        if isinstance(window, bool) or not isinstance(window, numbers.Real):
-            raise TypeError(f"window must be a number in [0, 1], got {window!r}")
-        if not 0.0 <= float(window) <= 1.0:
-            raise ValueError(
-                f"window must be a fraction of the series length in [0, 1], got {window}"
-            )
-        # Rounding first keeps e.g. 0.07 * 100 = 7.000000000000001 from becoming 8.
-        radius = math.ceil(round(float(window) * sz, 9))
-    if radius is None:
-        return None
-    points = _non_negative_int(radius, "radius")
-    # Any radius of at least the series length is the full window.
-    return min(points, sz)
-
-
-def _as_rows(x: Any, name: str) -> np.ndarray:
-    """x as a float32 C-contiguous (n, d) array, or a clear error."""
-    array = _numeric_array(x, name)
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}): need at least one row and column")
-    if array.ndim == 3:
-        if array.shape[2] != 1:
-            raise ValueError(
-                f"{name} of shape {array.shape}: only univariate time series (n_ts, sz, 1) "
-                "are supported"
-            )
-        array = array[:, :, 0]
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D, shape (n, d), got {array.ndim}-D shape {array.shape}; "
-            "use reshape(1, -1) for a single vector"
-        )
-    return _to_float32(array, name)
-
-
 def _as_queries(q: Any, dim: int) -> tuple[bool, np.ndarray]:
     """(whether q was one query, q as a float32 (m, dim) array)."""
-    array = _numeric_array(q, "q")
+    array = numeric_array(q, "q")
     single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
     if single:
         array = array.reshape(1, -1)
-    rows = _as_rows(array, "q")
+    rows = as_rows(array, "q")
     if rows.shape[1] != dim:
         raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
     return single, rows
-
-
-def _numeric_array(x: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(x)
-    except (ValueError, TypeError) as e:  # ragged nested lists
-        raise ValueError(f"{name} could not be read as a rectangular array: {e}") from None
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    return array
-
-
-def _to_float32(array: np.ndarray, name: str) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
-        converted = np.ascontiguousarray(array, dtype=np.float32)
-    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
-        overflow = np.isinf(converted) & np.isfinite(array)
-        if overflow.any():
-            row, col = np.argwhere(overflow)[0]
-            raise ValueError(f"{name}[{row}, {col}] = {array[row, col]} is too large for float32")
-    return converted
-
-
-def _positive_int(value: Any, name: str) -> int:
-    v = _non_negative_int(value, name)
-    if v < 1:
-        raise ValueError(f"{name} must be at least 1, got {v}")
-    return v
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    v = int(value)
-    if v < 0:
-        raise ValueError(f"{name} must not be negative, got {v}")
-    if v >= 2**63:
-        raise ValueError(f"{name} is too large: {v}")
-    return v
-
-
-def _seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {value!r}")
-    return int(value) % 2**64

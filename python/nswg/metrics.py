@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nswg import _core
-from nswg.index import _band, _numeric_array, _to_float32
+from nswg._validation import band_radius, numeric_array, to_float32
 
 
 def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = None) -> float:
@@ -42,17 +42,17 @@ def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = N
     True
     """
     a, b = (_as_series(s, name) for s, name in ((s1, "s1"), (s2, "s2")))
-    sakoe_chiba_radius = _band("dtw", radius, window, max(len(a), len(b)))
-    return _core.dtw(a, b, sakoe_chiba_radius)
+    sakoe_chiba_radius = band_radius("dtw", radius, window, max(len(a), len(b)))
+    return _core.dtw(a, b, sakoe_chiba_radius=sakoe_chiba_radius)
 
 
 def _as_series(s: Any, name: str) -> np.ndarray:
-    array = _numeric_array(s, name)
+    array = numeric_array(s, name)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D series, got shape {array.shape}")
-    series: np.ndarray = _to_float32(array.reshape(1, -1), name)[0]
+    series: np.ndarray = to_float32(array.reshape(1, -1), name)[0]
     if not np.isfinite(series).all():
         raise ValueError(f"{name} holds NaN or inf")
     return series

@@ -37,7 +37,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "nswg.neighbors needs scikit-learn 1.6 or later: pip install 'scikit-learn>=1.6'"
     ) from e
 
-from nswg.index import METRICS, Index, _as_rows
+from nswg._validation import as_rows, metric_name, non_negative_int, univariate
+from nswg.index import Index
 
 __all__ = ["KNeighborsClassifier", "NearestNeighbors"]
 
@@ -88,9 +89,9 @@ class _NeighborsBase(BaseEstimator):
             X = validate_data(self, X, **self._check_array_params())
         else:
             X, y = validate_data(self, X, y, **self._check_array_params())
-        self._fit_X = _as_rows(_univariate(X), "X")
+        self._fit_X = as_rows(univariate(X, "X"), "X")
         self.n_samples_fit_ = self._fit_X.shape[0]
-        self.effective_metric_ = self.metric.strip().lower()
+        self.effective_metric_ = metric_name(self.metric)
         self._build_params: dict[str, Any] = {
             "metric": self.metric,
             "radius": self.radius,
@@ -130,10 +131,7 @@ class _NeighborsBase(BaseEstimator):
     def _check_search_params(self) -> None:
         """Errors on parameters that :meth:`nswg.Index.build` does not see; it checks its own."""
         _positive_int(self.n_neighbors, "n_neighbors")
-        if not isinstance(self.metric, str) or self.metric.strip().lower() not in METRICS:
-            raise ValueError(
-                f"metric must be one of {', '.join(map(repr, METRICS))}, got {self.metric!r}"
-            )
+        metric_name(self.metric)
         if self.ef is not None:
             _positive_int(self.ef, "ef")
         _positive_int(self.n_searches, "n_searches")
@@ -217,7 +215,7 @@ class _NeighborsBase(BaseEstimator):
 
     def _validate_queries(self, X: Any) -> np.ndarray:
         X = validate_data(self, X, reset=False, **self._check_array_params())
-        return _as_rows(_univariate(X), "X")
+        return as_rows(univariate(X, "X"), "X")
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances, indices) of the ``k`` nearest training points, shape (m, k) each."""
@@ -568,18 +566,8 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         return tags
 
 
-def _univariate(X: np.ndarray) -> np.ndarray:
-    """(n, sz, 1) time series as (n, sz) rows; anything else unchanged (Index checks it)."""
-    if X.ndim == 3 and X.shape[2] == 1:
-        return X[:, :, 0]
-    if X.ndim == 3:
-        raise ValueError(
-            f"X of shape {X.shape}: only univariate time series (n_ts, sz, 1) are supported"
-        )
-    return X
-
-
 def _is_dtw(metric: Any) -> bool:
+    """Whether ``metric`` names DTW; a bad name is reported by the checks of ``fit``."""
     return isinstance(metric, str) and metric.strip().lower() == "dtw"
 
 
@@ -606,11 +594,12 @@ def _check_weights(weights: Any) -> None:
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if int(value) < 1:
-        raise ValueError(f"Expected {name} > 0. Got {value}")
-    return int(value)
+    """:func:`nswg._validation.positive_int` in scikit-learn's wording, which users of its
+    estimators (and its estimator checks) expect."""
+    n = non_negative_int(value, name)
+    if n < 1:
+        raise ValueError(f"Expected {name} > 0. Got {n}")
+    return n
 
 
 def _n_threads(n_jobs: Any) -> int:

@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import difflib
 import gzip
-import operator
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
+
+from nswg._validation import metric_name, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from nswg.index import Index
@@ -120,12 +121,13 @@ class WordVectors:
             raise ValueError(f"{len(vocabulary)} words but {array.shape[0]} vectors")
         if not vocabulary:
             raise ValueError("no words")
-        if not isinstance(metric, str) or metric.lower() not in _METRICS:
+        name = metric_name(metric)
+        if name not in _METRICS:
             raise ValueError(f"metric must be one of {', '.join(_METRICS)}, got {metric!r}")
         array.flags.writeable = False  # so that the vectors and the index cannot drift apart
         self._words = vocabulary
         self._vectors = array
-        self._metric = metric.lower()
+        self._metric = name
         self._build_options = dict(build_options)
         self._position: dict[str, int] = {}
         for i, word in enumerate(vocabulary):
@@ -248,7 +250,7 @@ class WordVectors:
         >>> [w for w, _ in wv.most_similar(v, topn=2, exact=True)]
         ['king', 'queen']
         """
-        topn = _positive_int(topn, "topn")
+        topn = positive_int(topn, "topn")
         if "k" in search_options:
             raise TypeError("most_similar takes the number of words as topn=, not k=")
         if isinstance(word_or_vector, str):
@@ -365,7 +367,7 @@ def load_word_vectors(
     if not file.is_file():
         raise FileNotFoundError(f"no word-vector file {file}")
     if limit is not None:
-        limit = _non_negative_int(limit, "limit")
+        limit = non_negative_int(limit, "limit")
     if format is None:
         format = _guess_format(file)
     elif format not in _FORMATS:
@@ -632,27 +634,3 @@ def _read_vocabulary(path: Path) -> list[str]:
     if words and words[0].startswith("\ufeff"):
         words[0] = words[0][1:]
     return words
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checks
-# --------------------------------------------------------------------------------------------
-
-
-def _positive_int(value: Any, name: str) -> int:
-    n = _non_negative_int(value, name)
-    if n == 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return n
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if n < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return n

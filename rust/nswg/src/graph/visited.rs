@@ -3,14 +3,14 @@
 /// Marks each point with the generation of the search that visited it; starting a new search
 /// bumps the generation instead of wiping the marks, except once every 255 searches.
 #[derive(Debug, Clone)]
-pub struct Visited {
+pub(crate) struct Visited {
     marks: Vec<u8>,
     generation: u8,
     count: usize,
 }
 
 impl Visited {
-    pub fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Self {
             marks: vec![0; n],
             generation: 1,
@@ -19,7 +19,7 @@ impl Visited {
     }
 
     /// Forgets every visit, and makes room for `n` points.
-    pub fn clear(&mut self, n: usize) {
+    pub(crate) fn clear(&mut self, n: usize) {
         self.count = 0;
         if self.marks.len() != n {
             self.marks.clear();
@@ -36,7 +36,7 @@ impl Visited {
 
     /// Marks `id` visited; returns whether it was new.
     #[inline]
-    pub fn insert(&mut self, id: u32) -> bool {
+    pub(crate) fn insert(&mut self, id: u32) -> bool {
         let mark = &mut self.marks[id as usize];
         if *mark == self.generation {
             return false;
@@ -47,16 +47,17 @@ impl Visited {
     }
 
     #[inline]
-    pub fn contains(&self, id: u32) -> bool {
+    pub(crate) fn contains(&self, id: u32) -> bool {
         self.marks[id as usize] == self.generation
     }
 
     /// How many points were visited since the last clear.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.count
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.count == 0
     }
 }

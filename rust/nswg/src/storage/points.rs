@@ -1,6 +1,7 @@
 //! The points of an index (or a batch of queries): rows of one contiguous `Vec<f32>`.
 
 use crate::error::{Error, Result};
+use crate::sys::prefetch::prefetch_lines;
 
 /// `n` rows of `dim` values in one contiguous buffer.
 ///
@@ -8,7 +9,7 @@ use crate::error::{Error, Result};
 /// archive's layout): such a row keeps its padding in the buffer and [`Points::row`] returns only
 /// its observed prefix, so DTW compares series at their true lengths.
 #[derive(Debug, Clone)]
-pub struct Points {
+pub(crate) struct Points {
     data: Vec<f32>,
     dim: usize,
     /// True length of each row, present only when some row is shorter than `dim`.
@@ -20,7 +21,7 @@ impl Points {
     ///
     /// Every value must be finite, except that with `trailing_nan_padding` a row may end in NaN
     /// padding after at least one observed value.
-    pub fn new(data: Vec<f32>, dim: usize, trailing_nan_padding: bool) -> Result<Self> {
+    pub(crate) fn new(data: Vec<f32>, dim: usize, trailing_nan_padding: bool) -> Result<Self> {
         if dim == 0 {
             return Err(Error::ZeroDimension);
         }
@@ -66,12 +67,12 @@ impl Points {
         })
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.data.len() / self.dim
     }
 
     /// Appends the rows of `more`, which must have the same `dim`.
-    pub fn extend(&mut self, more: Points) {
+    pub(crate) fn extend(&mut self, more: Points) {
         debug_assert_eq!(self.dim, more.dim);
         let (n, added) = (self.len(), more.len());
         match (&mut self.lengths, more.lengths) {
@@ -88,7 +89,7 @@ impl Points {
     }
 
     /// Drops the rows from `n` on.
-    pub fn truncate(&mut self, n: usize) {
+    pub(crate) fn truncate(&mut self, n: usize) {
         self.data.truncate(n * self.dim);
         if let Some(lengths) = &mut self.lengths {
             lengths.truncate(n);
@@ -99,7 +100,7 @@ impl Points {
     }
 
     /// Keeps only the rows whose `keep` is true, in order.
-    pub fn retain(&self, keep: impl Fn(u32) -> bool) -> Points {
+    pub(crate) fn retain(&self, keep: impl Fn(u32) -> bool) -> Points {
         let dim = self.dim;
         let ids: Vec<u32> = (0..self.len() as u32).filter(|&id| keep(id)).collect();
         let data = ids
@@ -115,22 +116,22 @@ impl Points {
         Points { data, dim, lengths }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
-    pub fn dim(&self) -> usize {
+    pub(crate) fn dim(&self) -> usize {
         self.dim
     }
 
     /// Whether some row is shorter than `dim` (variable-length series).
-    pub fn has_padding(&self) -> bool {
+    pub(crate) fn has_padding(&self) -> bool {
         self.lengths.is_some()
     }
 
     /// The observed values of row `id`.
     #[inline]
-    pub fn row(&self, id: u32) -> &[f32] {
+    pub(crate) fn row(&self, id: u32) -> &[f32] {
         let start = id as usize * self.dim;
         let len = self
             .lengths
@@ -141,7 +142,7 @@ impl Points {
 
     /// Asks the CPU to start loading row `id` into cache, ahead of its distance computation.
     #[inline]
-    pub fn prefetch(&self, id: u32) {
+    pub(crate) fn prefetch(&self, id: u32) {
         /// Lines prefetched at most; later lines of a long row follow the hardware prefetcher.
         const MAX_LINES: usize = 8;
         let start = self.data.as_ptr().wrapping_add(id as usize * self.dim) as usize;
@@ -151,46 +152,15 @@ impl Points {
         );
     }
 
-    /// Scales every row to unit Euclidean norm, for the cosine distance.
-    pub fn normalize(&mut self) -> Result<()> {
-        for (row, values) in self.data.chunks_exact_mut(self.dim).enumerate() {
-            let norm = values
-                .iter()
-                .map(|v| f64::from(*v).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            if norm == 0.0 || !norm.is_finite() {
-                return Err(Error::ZeroNorm { row });
-            }
-            for v in values {
-                *v = (f64::from(*v) / norm) as f32;
-            }
-        }
-        Ok(())
+    /// The rows, padding included, to change in place.
+    pub(crate) fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, f32> {
+        self.data.chunks_exact_mut(self.dim)
     }
 
     /// The whole buffer, padding included.
-    pub fn as_slice(&self) -> &[f32] {
+    pub(crate) fn as_slice(&self) -> &[f32] {
         &self.data
     }
-}
-
-/// Asks the CPU to start loading every 64-byte line of the addresses `start..end`, from the line
-/// holding `start`. A hint only: nothing is read, and it never faults, whatever the addresses.
-#[inline]
-pub(crate) fn prefetch_lines(start: usize, end: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let mut line = start & !63;
-        while line < end {
-            // SAFETY: a prefetch is a hint that never faults, whatever the address.
-            unsafe { _mm_prefetch(line as *const i8, _MM_HINT_T0) };
-            line += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (start, end);
 }
 
 #[cfg(test)]
@@ -249,15 +219,5 @@ mod tests {
             Points::new(vec![], 0, false).unwrap_err(),
             Error::ZeroDimension
         );
-    }
-
-    #[test]
-    fn normalize_gives_unit_rows_and_rejects_zero_rows() {
-        let mut p = Points::new(vec![3., 4., 0., 2.], 2, false).unwrap();
-        p.normalize().unwrap();
-        assert_eq!(p.row(0), &[0.6, 0.8]);
-        assert_eq!(p.row(1), &[0., 1.]);
-        let mut z = Points::new(vec![1., 1., 0., 0.], 2, false).unwrap();
-        assert_eq!(z.normalize().unwrap_err(), Error::ZeroNorm { row: 1 });
     }
 }

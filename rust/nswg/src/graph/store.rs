@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 /// Ordered by distance, then by id, so that points at equal distance are distinct entries with a
 /// deterministic order (the seed write-up's `BTreeSet` keyed by distance alone dropped them).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub distance: f32,
     pub id: u32,
 }
@@ -34,7 +34,7 @@ impl Candidate {
     /// A key whose unsigned order is the candidate order, so that the search's heaps compare
     /// one integer: the distance's bits mapped as [`f32::total_cmp`] orders them, then the id.
     #[inline]
-    pub fn key(self) -> u64 {
+    pub(crate) fn key(self) -> u64 {
         let bits = self.distance.to_bits() as i32;
         let ordered = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
         (u64::from(ordered) << 32) | u64::from(self.id)
@@ -42,7 +42,7 @@ impl Candidate {
 
     /// The candidate of a [`Candidate::key`].
     #[inline]
-    pub fn from_key(key: u64) -> Self {
+    pub(crate) fn from_key(key: u64) -> Self {
         let ordered = ((key >> 32) as u32 ^ 0x8000_0000) as i32;
         let bits = ordered ^ ((((ordered >> 31) as u32) >> 1) as i32);
         Self {
@@ -58,7 +58,7 @@ impl Candidate {
 /// at hand and an insertion costs `O(log capacity)`; [`TopK::finish`] sorts it once at the end.
 /// Invariant: it holds no id twice and never more than `capacity` candidates.
 #[derive(Debug, Default)]
-pub struct TopK {
+pub(crate) struct TopK {
     heap: BinaryHeap<u64>,
     sorted: Vec<Candidate>,
     capacity: usize,
@@ -66,28 +66,29 @@ pub struct TopK {
 
 impl TopK {
     /// Empties the store and sets how many candidates it keeps.
-    pub fn reset(&mut self, capacity: usize) {
+    pub(crate) fn reset(&mut self, capacity: usize) {
         self.heap.clear();
         self.sorted.clear();
         self.capacity = capacity;
     }
 
     /// How many candidates are kept (before [`TopK::finish`]).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.heap.len() >= self.capacity
     }
 
     /// The farthest kept candidate, if the store is full: anything farther cannot enter.
     #[inline]
-    pub fn bound(&self) -> Option<Candidate> {
+    pub(crate) fn bound(&self) -> Option<Candidate> {
         if self.is_full() {
             self.heap.peek().map(|&key| Candidate::from_key(key))
         } else {
@@ -97,7 +98,7 @@ impl TopK {
 
     /// Whether a candidate at `distance` would be kept.
     #[inline]
-    pub fn admits(&self, distance: f32) -> bool {
+    pub(crate) fn admits(&self, distance: f32) -> bool {
         self.bound()
             .is_none_or(|worst| distance.total_cmp(&worst.distance) == Ordering::Less)
     }
@@ -105,7 +106,7 @@ impl TopK {
     /// Keeps `c`, dropping the farthest candidate if over capacity.
     /// Returns whether `c` was kept. The caller never offers the same id twice.
     #[inline]
-    pub fn insert(&mut self, c: Candidate) -> bool {
+    pub(crate) fn insert(&mut self, c: Candidate) -> bool {
         let key = c.key();
         if self.heap.len() < self.capacity {
             debug_assert!(
@@ -126,7 +127,7 @@ impl TopK {
     }
 
     /// Sorts the kept candidates, nearest first, into [`TopK::as_slice`], and empties the heap.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let keys = std::mem::take(&mut self.heap).into_sorted_vec();
         self.sorted.clear();
         self.sorted
@@ -138,7 +139,7 @@ impl TopK {
     }
 
     /// The kept candidates, nearest first, as sorted by the last [`TopK::finish`].
-    pub fn as_slice(&self) -> &[Candidate] {
+    pub(crate) fn as_slice(&self) -> &[Candidate] {
         &self.sorted
     }
 }

@@ -12,7 +12,7 @@ const HUGE_PAGE: usize = 2 << 20;
 /// now and as it is touched later. A hint: it changes no value, does nothing where the kernel
 /// has no transparent huge pages or they are set to "never", and buffers holding no whole huge
 /// page are left alone.
-pub fn advise_huge_pages<T>(buffer: &[T]) {
+pub(crate) fn advise_huge_pages<T>(buffer: &[T]) {
     let start = buffer.as_ptr() as usize;
     let end = start + size_of_val(buffer);
     let first = start.next_multiple_of(HUGE_PAGE);

@@ -5,6 +5,8 @@
 //! refuses a file whose magic, version, length, checksum or contents do not add up, so a
 //! truncated, corrupted or foreign file is an error, never a half-read index.
 
+mod header;
+
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -12,12 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
-use crate::index::{Index, IndexOptions, Metric};
-use crate::points::Points;
-
-pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
-pub const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 9;
+use crate::index::{Index, QueryOptions};
+use crate::storage::{Points, Tombstones};
+use header::{Header, HEADER_LEN};
+pub use header::{FORMAT_VERSION, MAGIC};
 
 /// Values are converted to and from bytes through a buffer of this many bytes, so that neither
 /// writing nor reading holds a second copy of the vectors or the graph.
@@ -26,35 +26,12 @@ const CHUNK: usize = 1 << 18;
 /// Writes `index` to `w` in the format above.
 pub fn write_index<W: Write>(index: &Index, w: W) -> std::io::Result<()> {
     let mut w = Checksummed::new(w);
-    let o = index.options();
-    let (metric, radius) = match o.metric {
-        Metric::Euclidean => (0u32, u64::MAX),
-        Metric::Cosine => (1, u64::MAX),
-        Metric::Dtw { sakoe_chiba_radius } => {
-            (2, u64::try_from(sakoe_chiba_radius).unwrap_or(u64::MAX))
-        }
-    };
-    w.write_all(MAGIC)?;
-    w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-    w.write_all(&metric.to_le_bytes())?;
-    let header = [
-        radius,
-        o.n_neighbors as u64,
-        o.max_degree as u64,
-        o.ef_construction as u64,
-        o.n_searches as u64,
-        o.seed,
-        index.build_distance_computations(),
-        index.len() as u64,
-        index.dim() as u64,
-    ];
-    for x in header {
-        w.write_all(&x.to_le_bytes())?;
-    }
+    w.write_all(&Header::of(index).to_bytes())?;
     write_values(&mut w, index.points().as_slice(), |x| x.to_le_bytes())?;
-    write_values(&mut w, index.graph().links(), |x| x.to_le_bytes())?;
-    let marks: Vec<u8> = (0..index.len() as u32)
-        .map(|id| u8::from(index.is_deleted(id)))
+    let links = index.graph().map_or(&[][..], Graph::links);
+    write_values(&mut w, links, |x| x.to_le_bytes())?;
+    let marks: Vec<u8> = (0..index.n_ids() as u32)
+        .map(|id| u8::from(index.removed().contains(id)))
         .collect();
     w.write_all(&marks)?;
     let crc = w.hasher.clone().finalize();
@@ -103,24 +80,9 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         return Err(corrupt("truncated header"));
     }
     r.read_exact(&mut head[MAGIC.len()..])?;
-    let u32_at = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().expect("4 bytes"));
-    let version = u32_at(8);
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        }
-        .into());
-    }
-    let metric = u32_at(12);
-    let mut header = [0u64; 9];
-    for (x, bytes) in header.iter_mut().zip(head[16..].chunks_exact(8)) {
-        *x = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
-    }
-    let [radius, n_neighbors, max_degree, ef_construction, n_searches, seed, build_cost, n, dim] =
-        header;
+    let header = Header::parse(&head)?;
     let size = |x: u64| usize::try_from(x).map_err(|_| corrupt("a size does not fit in memory"));
-    let (n, dim, max_degree) = (size(n)?, size(dim)?, size(max_degree)?);
+    let (n, dim, max_degree) = (size(header.n)?, size(header.dim)?, size(header.max_degree)?);
     let expected = n
         .checked_mul(dim)
         .and_then(|v| v.checked_mul(4))
@@ -144,45 +106,32 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if computed != u32::from_le_bytes(crc) {
         return Err(corrupt("checksum mismatch: the file is corrupted"));
     }
-    let metric = match (metric, radius) {
-        (0, u64::MAX) => Metric::Euclidean,
-        (1, u64::MAX) => Metric::Cosine,
-        (0 | 1, _) => return Err(corrupt("a band given to a metric without one")),
-        (2, _) => Metric::Dtw {
-            sakoe_chiba_radius: usize::try_from(radius).unwrap_or(usize::MAX),
-        },
-        _ => return Err(corrupt("unknown metric")),
-    };
-    let options = IndexOptions {
-        metric,
-        n_neighbors: size(n_neighbors)?,
-        max_degree,
-        ef_construction: size(ef_construction)?,
-        n_searches: size(n_searches)?,
-        seed,
-    };
+    let options = header.options()?;
     if marks.iter().any(|&m| m > 1) {
         return Err(corrupt("bad deletion marks"));
     }
-    let deleted: Vec<bool> = if marks.contains(&1) {
-        marks.iter().map(|&m| m == 1).collect()
-    } else {
-        Vec::new()
-    };
-    if n == 0 || deleted.iter().all(|&d| d) && !deleted.is_empty() {
+    let removed = Tombstones::from_marks(marks.iter().map(|&m| m == 1).collect());
+    if n == 0 || removed.len() == n {
         return Err(corrupt("the index holds no live point"));
     }
-    let points = Points::new(data, dim, matches!(metric, Metric::Dtw { .. }))
+    let points = Points::new(data, dim, options.metric.allows_padding())
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
-    // A `max_degree` of 0 stands for an index without a graph, whose adjacency is empty.
-    let graph = match max_degree {
-        0 => Graph::new(n, 0),
-        _ => Graph::from_links(max_degree, links).ok_or_else(|| corrupt("bad adjacency lists"))?,
+    let graph = match options.graph {
+        None => None,
+        Some(_) => Some(
+            Graph::from_links(max_degree, links).ok_or_else(|| corrupt("bad adjacency lists"))?,
+        ),
     };
-    Ok(
-        Index::from_parts(points, Some(graph), options, deleted, build_cost)
-            .map_err(|e| Error::Corrupt(format!("bad parameters: {e}")))?,
+    let index = Index::from_parts(
+        points,
+        graph,
+        options,
+        removed,
+        header.build_distance_computations,
     )
+    .map_err(|e| Error::Corrupt(format!("bad parameters: {e}")))?;
+    index.advise_huge_pages();
+    Ok(index)
 }
 
 /// Reads `n` values of 4 bytes each, converting them chunk by chunk into the returned vector.
@@ -306,12 +255,44 @@ impl<W: Write> Write for Checksummed<W> {
     }
 }
 
+/// The property that the fuzz target (`fuzz/`) and the mutation test check on any bytes: they
+/// are refused, or they load into an index that answers queries and writes back the same bytes.
+/// Returns whether they loaded; panics where the property fails.
+#[doc(hidden)]
+pub fn check_any_bytes(bytes: &[u8]) -> bool {
+    let Ok(index) = read_index(bytes) else {
+        return false;
+    };
+    let query = vec![0.5; index.dim()];
+    for exact in [true, false] {
+        let options = QueryOptions {
+            k: 1,
+            ef: 4,
+            n_searches: 2,
+            exact,
+        };
+        let answer = index.search(query.clone(), &options);
+        if exact || index.has_graph() {
+            answer.expect("a loaded index answers");
+        } else {
+            assert_eq!(answer, Err(Error::NoGraph));
+        }
+    }
+    let mut again = Vec::new();
+    write_index(&index, &mut again).expect("writing to memory");
+    assert_eq!(again, bytes, "a file that loads is written back alike");
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;
 
     use super::*;
-    use crate::index::QueryOptions;
+    use crate::graph::GraphOptions;
+    use crate::index::tests::{gaussian_like, options, query, recall};
+    use crate::index::IndexOptions;
+    use crate::metric::{Band, Metric};
 
     fn sample(metric: Metric) -> Index {
         let data: Vec<f32> = (0..400 * 12)
@@ -349,13 +330,13 @@ mod tests {
             Metric::Euclidean,
             Metric::Cosine,
             Metric::Dtw {
-                sakoe_chiba_radius: 2,
+                band: Band::Radius(2),
             },
         ] {
             let index = sample(metric);
             let back = read_index(&bytes_of(&index)).unwrap();
             assert_eq!(back.graph(), index.graph());
-            assert_eq!(back.deleted(), index.deleted());
+            assert_eq!(back.removed(), index.removed());
             assert_eq!(answers(&back), answers(&index));
             assert_eq!(bytes_of(&back), bytes_of(&index));
         }
@@ -363,7 +344,8 @@ mod tests {
 
     /// Offsets where the sections of `bytes` begin: header, vectors, adjacency, marks, checksum.
     fn section_starts(index: &Index) -> [usize; 5] {
-        let (n, dim, degree) = (index.len(), index.dim(), index.options().max_degree);
+        let degree = index.graph().map_or(0, Graph::max_degree);
+        let (n, dim) = (index.n_ids(), index.dim());
         let vectors = HEADER_LEN;
         let links = vectors + 4 * n * dim;
         let marks = links + 4 * n * degree;
@@ -441,8 +423,10 @@ mod tests {
         let tiny = |metric, data: Vec<f32>, dim| {
             let options = IndexOptions {
                 metric,
-                n_neighbors: 2,
-                max_degree: 4,
+                graph: Some(GraphOptions {
+                    n_neighbors: 2,
+                    max_degree: 4,
+                }),
                 ..IndexOptions::default()
             };
             tiny_with(options, data, dim)
@@ -455,7 +439,7 @@ mod tests {
             tiny(Metric::Cosine, values.clone(), 3),
             tiny(
                 Metric::Dtw {
-                    sakoe_chiba_radius: 1,
+                    band: Band::Radius(1),
                 },
                 series,
                 3,
@@ -463,20 +447,18 @@ mod tests {
             tiny_with(
                 IndexOptions {
                     metric: Metric::Dtw {
-                        sakoe_chiba_radius: 1,
+                        band: Band::Radius(1),
                     },
-                    n_neighbors: 0,
-                    max_degree: 0,
+                    graph: None,
                     ..IndexOptions::default()
                 },
                 values.clone(),
                 3,
             ),
         ];
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/load");
-        if let Ok(entries) = std::fs::read_dir(corpus) {
-            seeds.extend(entries.map(|e| std::fs::read(e.unwrap().path()).unwrap()));
-        }
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/load");
+        let entries = std::fs::read_dir(&corpus).unwrap_or_else(|e| panic!("{corpus:?}: {e}"));
+        seeds.extend(entries.map(|e| std::fs::read(e.unwrap().path()).unwrap()));
         seeds
     }
 
@@ -533,41 +515,13 @@ mod tests {
         }
     }
 
-    /// Whether `bytes` load; if they do, the index must answer queries and write back alike.
-    fn loads_and_works(bytes: &[u8]) -> bool {
-        let Ok(index) = read_index(bytes) else {
-            return false;
-        };
-        let query = vec![0.5; index.dim()];
-        for exact in [true, false] {
-            let options = QueryOptions {
-                k: 1,
-                ef: 4,
-                n_searches: 2,
-                exact,
-            };
-            let answer = index.search(query.clone(), &options);
-            if exact || index.has_graph() {
-                answer.unwrap();
-            } else {
-                assert_eq!(answer, Err(crate::error::Error::NoGraph));
-            }
-        }
-        assert_eq!(
-            bytes_of(&index),
-            bytes,
-            "a file that loads is written back alike"
-        );
-        true
-    }
-
     #[test]
     fn mutated_files_are_refused_or_load_into_a_working_index() {
         use rand::SeedableRng;
         let seeds = seed_files();
         // The corpus replayed as it is, then mutated.
         for seed in &seeds {
-            loads_and_works(seed);
+            check_any_bytes(seed);
         }
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(20261122);
         let (tries, mut loaded) = (60_000, 0);
@@ -582,7 +536,7 @@ mod tests {
                 let crc = crc32fast::hash(&bytes[..body]);
                 bytes[body..].copy_from_slice(&crc.to_le_bytes());
             }
-            loaded += usize::from(loads_and_works(&bytes));
+            loaded += usize::from(check_any_bytes(&bytes));
         }
         println!(
             "{} corpus files and {tries} mutations of them, {loaded} loaded and answered",
@@ -602,12 +556,48 @@ mod tests {
         second.remove(&[5]).unwrap();
         save(&second, &path).unwrap();
         let back = load(&path).unwrap();
-        assert_eq!(back.deleted(), second.deleted());
+        assert_eq!(back.removed(), second.removed());
         let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["index.nswg"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rows_on_huge_pages_keep_their_values_through_add_and_load() {
+        // 10,000 rows of 128 values take 5 MB, so they hold whole 2 MiB pages that are advised
+        // after the build, again after `add` has moved them, and after a load.
+        let (n, dim, k) = (10_000, 128, 5);
+        let data = gaussian_like(n, dim, 61);
+        let half = n / 2 * dim;
+        let mut index =
+            Index::build(data[..half].to_vec(), dim, options(Metric::Euclidean)).unwrap();
+        index.add(data[half..].to_vec()).unwrap();
+        assert_eq!(index.points().as_slice(), &data[..]);
+        let ids: Vec<usize> = (0..n).step_by(97).collect();
+        let queries: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| &data[id * dim..(id + 1) * dim])
+            .copied()
+            .collect();
+        let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+        for (&id, row) in ids.iter().zip(exact.ids.chunks(k)) {
+            assert_eq!(row[0], id as i64, "an indexed row is its own nearest");
+        }
+        let graph = index.search(queries.clone(), &query(k, false)).unwrap();
+        let r = recall(&graph.ids, &exact.ids, k);
+        println!("recall@{k} on 128-d rows: {r:.3}");
+        assert!(r > 0.8, "{r}");
+        // Read back from a file, the rows are advised once more.
+        let mut bytes = Vec::new();
+        write_index(&index, &mut bytes).unwrap();
+        let loaded = read_index(&bytes).unwrap();
+        assert_eq!(loaded.points().as_slice(), &data[..]);
+        assert_eq!(
+            loaded.search(queries, &query(k, false)).unwrap().ids,
+            graph.ids
+        );
     }
 }

@@ -1,0 +1,324 @@
+//! `nswg._core.Index`: the core's `Index` behind a lock, with numpy in and out.
+
+use std::path::PathBuf;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use numpy::ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use nswg::{persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, QueryOptions};
+
+use crate::errors::{load_to_py, py_err, to_py};
+use crate::watch::watched;
+
+/// What a pickled index is called in the errors of reading one.
+const PICKLED: &str = "pickled index";
+
+/// Copies a 2-D array into a row-major buffer; any strides are accepted.
+fn to_rows(array: &PyReadonlyArray2<'_, f32>) -> (Vec<f32>, usize) {
+    let dim = array.shape()[1];
+    let data = match array.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => array.as_array().iter().copied().collect(),
+    };
+    (data, dim)
+}
+
+fn poisoned<T>(_: T) -> PyErr {
+    PyRuntimeError::new_err("the index is unusable: an earlier call panicked while changing it")
+}
+
+/// The metric named `name`; `sakoe_chiba_radius` only for "dtw", `None` the full window.
+fn metric(name: &str, sakoe_chiba_radius: Option<usize>) -> PyResult<Metric> {
+    match (name, sakoe_chiba_radius) {
+        ("euclidean", None) => Ok(Metric::Euclidean),
+        ("cosine", None) => Ok(Metric::Cosine),
+        ("dtw", radius) => Ok(Metric::Dtw {
+            band: Band::from(radius),
+        }),
+        (name, _) => Err(PyValueError::new_err(format!(
+            "unknown metric {name:?} (or a band given to a metric without one)"
+        ))),
+    }
+}
+
+/// The compiled index. Use `nswg.Index`, which checks and converts its input first.
+///
+/// Searches share a read lock and run together; `add`, `remove` and `compact` take the write
+/// lock, so they wait for running searches and searches wait for them: no call ever sees an
+/// index half changed. Locks are taken with the GIL released.
+#[pyclass(name = "Index", module = "nswg._core", frozen)]
+pub(crate) struct PyIndex {
+    inner: RwLock<Index>,
+    /// Never change after building.
+    options: IndexOptions,
+    dim: usize,
+}
+
+impl PyIndex {
+    fn new(index: Index) -> Self {
+        Self {
+            options: *index.options(),
+            dim: index.dim(),
+            inner: RwLock::new(index),
+        }
+    }
+
+    fn read(&self) -> PyResult<RwLockReadGuard<'_, Index>> {
+        self.inner.read().map_err(poisoned)
+    }
+
+    fn write(&self) -> PyResult<RwLockWriteGuard<'_, Index>> {
+        self.inner.write().map_err(poisoned)
+    }
+
+    /// `f` on the index under the read lock, with the GIL released.
+    fn reading<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Index) -> R + Send) -> PyResult<R> {
+        py.detach(|| Ok(f(&*self.read()?)))
+    }
+
+    /// `f` on the index under the write lock in a pool of `n_threads`, watched for Ctrl-C and
+    /// reporting to `progress`.
+    fn changing<R: Send>(
+        &self,
+        py: Python<'_>,
+        n_threads: usize,
+        progress: Option<&Bound<'_, PyAny>>,
+        f: impl FnOnce(&mut Index, &nswg::Progress) -> nswg::Result<R> + Send,
+    ) -> PyResult<R> {
+        watched(py, progress, |counts| {
+            let mut guard = self.write()?;
+            let index: &mut Index = &mut guard;
+            with_threads(n_threads, || f(index, counts)).map_err(py_err)
+        })
+    }
+}
+
+#[pymethods]
+impl PyIndex {
+    /// Builds an index over the rows of `vectors` (float32, shape (n, d)).
+    /// `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
+    /// `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
+    /// link no graph (an index for exact search only).
+    /// `progress(done, total)`, if given, is called with the points linked so far, about every
+    /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
+    #[staticmethod]
+    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, graph, ef_construction, n_searches, seed, n_threads, progress))]
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        py: Python<'_>,
+        vectors: PyReadonlyArray2<'_, f32>,
+        metric: &str,
+        sakoe_chiba_radius: Option<usize>,
+        graph: Option<(usize, usize)>,
+        ef_construction: usize,
+        n_searches: usize,
+        seed: u64,
+        n_threads: usize,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let options = IndexOptions {
+            metric: self::metric(metric, sakoe_chiba_radius)?,
+            graph: graph.map(|(n_neighbors, max_degree)| GraphOptions {
+                n_neighbors,
+                max_degree,
+            }),
+            ef_construction,
+            n_searches,
+            seed,
+        };
+        let (data, dim) = to_rows(&vectors);
+        if options.graph.is_none() {
+            // Without a graph there is no linking to watch or spread over threads: only a
+            // pass over the data, which threads would cost more than they save on small sets.
+            let index = py.detach(|| Index::build(data, dim, options));
+            return Ok(Self::new(index.map_err(py_err)?));
+        }
+        let index = watched(py, progress.as_ref(), |counts| {
+            with_threads(n_threads, || {
+                Index::build_with_progress(data, dim, options, counts)
+            })
+            .map_err(py_err)
+        })?;
+        Ok(Self::new(index))
+    }
+
+    /// k nearest neighbours of each row of `queries` (float32, shape (m, d)).
+    /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
+    /// computations and the lower-bound computations, (m,) uint64 each.
+    #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        queries: PyReadonlyArray2<'py, f32>,
+        k: usize,
+        ef: usize,
+        n_searches: usize,
+        exact: bool,
+        n_threads: usize,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f32>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+    )> {
+        let (data, _) = to_rows(&queries);
+        let m = queries.shape()[0];
+        let options = QueryOptions {
+            k,
+            ef,
+            n_searches,
+            exact,
+        };
+        let found = self
+            .reading(py, |index| {
+                with_threads(n_threads, || index.search(data, &options))
+            })?
+            .map_err(py_err)?;
+        let shape = (m, k);
+        let ids = Array2::from_shape_vec(shape, found.ids).expect("k ids per query");
+        let distances =
+            Array2::from_shape_vec(shape, found.distances).expect("k distances per query");
+        Ok((
+            ids.into_pyarray(py),
+            distances.into_pyarray(py),
+            found.n_distance_computations.into_pyarray(py),
+            found.n_lower_bound_computations.into_pyarray(py),
+        ))
+    }
+
+    /// Appends the rows of `vectors` and links them into the graph; returns the first new id.
+    /// `progress` as in `build`; stopped, the index is left unchanged.
+    #[pyo3(signature = (vectors, *, n_threads, progress))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        vectors: PyReadonlyArray2<'_, f32>,
+        n_threads: usize,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        let (data, _) = to_rows(&vectors);
+        self.changing(py, n_threads, progress.as_ref(), |index, counts| {
+            index.add_with_progress(data, counts)
+        })
+    }
+
+    /// Marks the points `ids` removed; all are checked first, so an error removes none.
+    fn remove(&self, py: Python<'_>, ids: PyReadonlyArray1<'_, u64>) -> PyResult<()> {
+        let ids: Vec<u64> = ids.as_array().to_vec();
+        py.detach(|| self.write()?.remove(&ids).map_err(py_err))
+    }
+
+    /// Rebuilds the index without its removed points; returns the old id of each new id.
+    /// `progress` as in `build`; stopped, the index is left unchanged.
+    #[pyo3(signature = (*, n_threads, progress))]
+    fn compact<'py>(
+        &self,
+        py: Python<'py>,
+        n_threads: usize,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<u64>>> {
+        let old = self.changing(py, n_threads, progress.as_ref(), |index, counts| {
+            index.compact_with_progress(counts)
+        })?;
+        Ok(old.into_pyarray(py))
+    }
+
+    /// Saves the index to `path` atomically (temporary file, fsync, rename).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        Ok(self.reading(py, |index| persist::save(index, &path))??)
+    }
+
+    /// Loads an index saved by `save`; a file that is not one raises `IndexFileError`.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let index = py.detach(|| persist::load(&path));
+        let index = index.map_err(|e| load_to_py(e, &path.display().to_string()))?;
+        Ok(Self::new(index))
+    }
+
+    /// The index in the file format of `save`, as bytes (for pickle).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.reading(py, |index| {
+            let mut bytes = Vec::new();
+            persist::write_index(index, &mut bytes).map(|()| bytes)
+        })??;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// An index from the bytes of `to_bytes`; bytes that are not one raise `IndexFileError`.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let index = py.detach(|| persist::read_index(data));
+        Ok(Self::new(index.map_err(|e| to_py(e, Some(PICKLED)))?))
+    }
+
+    /// Number of points not removed.
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::len)
+    }
+
+    /// Number of ids given out, removed points included: the next added point's id.
+    #[getter]
+    fn n_ids(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::n_ids)
+    }
+
+    #[getter]
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    #[getter]
+    fn metric(&self) -> &'static str {
+        self.options.metric.name()
+    }
+
+    /// Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric.
+    #[getter]
+    fn sakoe_chiba_radius(&self) -> Option<usize> {
+        match self.options.metric {
+            Metric::Dtw { band } => band.radius(),
+            _ => None,
+        }
+    }
+
+    /// `(n_neighbors, max_degree)` of the graph; `None` for an index without one.
+    #[getter]
+    fn graph(&self) -> Option<(usize, usize)> {
+        self.options.graph.map(|g| (g.n_neighbors, g.max_degree))
+    }
+
+    #[getter]
+    fn ef_construction(&self) -> usize {
+        self.options.ef_construction
+    }
+
+    #[getter]
+    fn n_searches(&self) -> usize {
+        self.options.n_searches
+    }
+
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.options.seed
+    }
+
+    /// Distances computed while building and adding.
+    #[getter]
+    fn build_distance_computations(&self, py: Python<'_>) -> PyResult<u64> {
+        self.reading(py, Index::build_distance_computations)
+    }
+
+    /// Number of directed links in the graph.
+    #[getter]
+    fn n_links(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::n_links)
+    }
+}

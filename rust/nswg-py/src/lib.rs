@@ -1,0 +1,35 @@
+//! The Python binding of nswg: the extension module `nswg._core`.
+//!
+//! It converts arrays and errors and releases the GIL; everything else is the core crate's.
+//! Python's `nswg.Index` checks and converts user input before it gets here.
+
+mod errors;
+mod index;
+mod watch;
+
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+
+use nswg::{persist, Band};
+
+/// DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
+/// `None` is the full window.
+#[pyfunction]
+#[pyo3(signature = (s1, s2, *, sakoe_chiba_radius))]
+fn dtw(
+    s1: PyReadonlyArray1<'_, f32>,
+    s2: PyReadonlyArray1<'_, f32>,
+    sakoe_chiba_radius: Option<usize>,
+) -> f64 {
+    let (a, b) = (s1.as_array().to_vec(), s2.as_array().to_vec());
+    nswg::dtw(&a, &b, Band::from(sakoe_chiba_radius))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("FORMAT_VERSION", persist::FORMAT_VERSION)?;
+    m.add_class::<index::PyIndex>()?;
+    m.add_function(wrap_pyfunction!(dtw, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! The navigable small world graph: its adjacency, the search over it (with the ordered stores
+//! and the visited set it uses), and the construction built on that search.
+//!
+//! Dependencies point one way: adjacency <- search <- build. None of it knows a metric's
+//! internals; it sees distances through [`crate::metric::QueryDistance`].
+
+mod adjacency;
+mod build;
+mod search;
+mod store;
+mod visited;
+
+pub(crate) use adjacency::Graph;
+pub(crate) use build::insert;
+pub use build::{GraphOptions, MAX_DEGREE};
+pub(crate) use search::{Beam, Search};

@@ -1,0 +1,314 @@
+//! The index: its rows, their graph and the metric, through build, growth, removal and search.
+
+mod batch;
+mod options;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use batch::with_threads;
+pub use options::{IndexOptions, Neighbors, QueryOptions};
+
+use crate::error::{Error, Result};
+use crate::graph::{self, Beam, Graph};
+use crate::metric::{self, Prepared, Space, WithSpace};
+use crate::progress::Progress;
+use crate::storage::{Points, Tombstones};
+use crate::sys::memory;
+use batch::BatchSearch;
+use options::at_least_one;
+
+/// A navigable small world graph over a set of points.
+#[derive(Debug, Clone)]
+pub struct Index {
+    points: Points,
+    /// What the metric keeps beside the rows (DTW's envelopes), in step with them.
+    prepared: Prepared,
+    /// `None` exactly when `options.graph` is.
+    graph: Option<Graph>,
+    options: IndexOptions,
+    removed: Tombstones,
+    build_distance_computations: u64,
+}
+
+impl Index {
+    /// Builds an index over `data`, rows of `dim` values, with the current rayon thread pool.
+    pub fn build(data: Vec<f32>, dim: usize, options: IndexOptions) -> Result<Self> {
+        Self::build_with_progress(data, dim, options, &Progress::new())
+    }
+
+    /// [`Index::build`], reporting to `progress` and stopping with [`Error::Interrupted`] once it
+    /// is cancelled.
+    pub fn build_with_progress(
+        data: Vec<f32>,
+        dim: usize,
+        options: IndexOptions,
+        progress: &Progress,
+    ) -> Result<Self> {
+        let points = options.metric.rows(data, dim)?;
+        if points.is_empty() {
+            return Err(Error::Empty);
+        }
+        let graph = options.graph.map(|g| Graph::new(0, g.max_degree));
+        let mut index = Self::from_parts(points, graph, options, Tombstones::default(), 0)?;
+        index.link_from(0, progress)?;
+        Ok(index)
+    }
+
+    /// An index over `points` with `graph` (which must link them all unless
+    /// [`Index::link_from`] follows) and removal marks.
+    pub(crate) fn from_parts(
+        points: Points,
+        graph: Option<Graph>,
+        options: IndexOptions,
+        removed: Tombstones,
+        build_distance_computations: u64,
+    ) -> Result<Self> {
+        options.check()?;
+        check_size(points.len())?;
+        debug_assert_eq!(graph.is_some(), options.graph.is_some());
+        Ok(Self {
+            prepared: Prepared::new(&options.metric, &points),
+            points,
+            graph,
+            options,
+            removed,
+            build_distance_computations,
+        })
+    }
+
+    /// Asks for huge pages under the rows and the adjacency, which a graph search reads at
+    /// random. Exact search alone reads the rows in order or spends far longer per row than a
+    /// TLB miss costs, so an index without a graph is left on small pages, sparing its build
+    /// (a fit of the estimators) the copy into huge pages.
+    pub(crate) fn advise_huge_pages(&self) {
+        if let Some(graph) = &self.graph {
+            memory::advise_huge_pages(self.points.as_slice());
+            memory::advise_huge_pages(graph.links());
+        }
+    }
+
+    /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
+    /// build time after the others. Returns the id of the first new row; ids continue from the
+    /// last one.
+    pub fn add(&mut self, data: Vec<f32>) -> Result<u64> {
+        self.add_with_progress(data, &Progress::new())
+    }
+
+    /// [`Index::add`], reporting to `progress`. Once `progress` is cancelled it stops with
+    /// [`Error::Interrupted`] and leaves the index exactly as it was before the call.
+    pub fn add_with_progress(&mut self, data: Vec<f32>, progress: &Progress) -> Result<u64> {
+        if data.len() % self.dim() != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: data.len(),
+            });
+        }
+        let more = self.options.metric.rows(data, self.dim())?;
+        let first = self.points.len();
+        check_size(first + more.len())?;
+        self.points.extend(more);
+        self.removed.resize(self.points.len());
+        self.prepared
+            .extend(&self.options.metric, &self.points, first);
+        if let Err(e) = self.link_from(first, progress) {
+            // The graph is restored already; drop the new points and what was derived from them.
+            self.points.truncate(first);
+            self.removed.resize(first);
+            self.prepared.truncate(&self.options.metric, &self.points);
+            return Err(e);
+        }
+        Ok(first as u64)
+    }
+
+    /// Marks the points `ids` removed: searches walk through them but never return them. All ids
+    /// are checked before any is removed, so an error removes nothing.
+    pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
+        let n = self.points.len();
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        for &id in ids {
+            if id >= n as u64 {
+                return Err(Error::IdOutOfRange { id, max: n });
+            }
+            if self.removed.contains(id as u32) || !seen.insert(id) {
+                return Err(Error::AlreadyRemoved { id });
+            }
+        }
+        if ids.len() == self.len() {
+            return Err(Error::RemovingEverything);
+        }
+        self.removed.insert(ids, n);
+        Ok(())
+    }
+
+    /// Rebuilds the index over the points not removed, freeing the memory of the removed ones.
+    /// Ids change: returns the old id of each new one.
+    pub fn compact(&mut self) -> Result<Vec<u64>> {
+        self.compact_with_progress(&Progress::new())
+    }
+
+    /// [`Index::compact`], reporting to `progress`. Once `progress` is cancelled it stops with
+    /// [`Error::Interrupted`] and leaves the index as it was.
+    pub fn compact_with_progress(&mut self, progress: &Progress) -> Result<Vec<u64>> {
+        let kept: Vec<u64> = (0..self.points.len() as u32)
+            .filter(|&id| !self.removed.contains(id))
+            .map(u64::from)
+            .collect();
+        let points = self.points.retain(|id| !self.removed.contains(id));
+        let graph = self.options.graph.map(|g| Graph::new(0, g.max_degree));
+        let mut compacted =
+            Self::from_parts(points, graph, self.options, Tombstones::default(), 0)?;
+        compacted.link_from(0, progress)?;
+        *self = compacted;
+        Ok(kept)
+    }
+
+    /// Links rows `from..` into the graph; interrupted, leaves the graph as it was. Without a
+    /// graph, there is nothing to link.
+    fn link_from(&mut self, from: usize, progress: &Progress) -> Result<()> {
+        let n = self.points.len();
+        let Some(graph) = &mut self.graph else {
+            progress.start(n - from, n - from);
+            return Ok(());
+        };
+        graph.resize(n);
+        self.advise_huge_pages();
+        let link = Link {
+            graph: self.graph.as_mut().expect("a graph, checked above"),
+            options: &self.options,
+            removed: &self.removed,
+            from,
+            progress,
+        };
+        self.build_distance_computations +=
+            metric::with_space(&self.options.metric, &self.points, &self.prepared, link)?;
+        Ok(())
+    }
+
+    /// Number of points not removed.
+    pub fn len(&self) -> usize {
+        self.points.len() - self.removed.len()
+    }
+
+    /// Whether every point is removed; never true of an index that was built (the last point
+    /// cannot be removed).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of ids given out, removed points included: the id the next added point gets.
+    pub fn n_ids(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.points.dim()
+    }
+
+    pub fn options(&self) -> &IndexOptions {
+        &self.options
+    }
+
+    /// Whether the points are linked into a graph; without one, only exact search answers.
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
+    }
+
+    /// Number of directed links in the graph (0 without one).
+    pub fn n_links(&self) -> usize {
+        self.graph.as_ref().map_or(0, Graph::n_links)
+    }
+
+    /// Distances computed while building and adding.
+    pub fn build_distance_computations(&self) -> u64 {
+        self.build_distance_computations
+    }
+
+    pub(crate) fn points(&self) -> &Points {
+        &self.points
+    }
+
+    pub(crate) fn graph(&self) -> Option<&Graph> {
+        self.graph.as_ref()
+    }
+
+    pub(crate) fn removed(&self) -> &Tombstones {
+        &self.removed
+    }
+
+    /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
+    /// thread pool; answers keep the order of the queries.
+    pub fn search(&self, queries: Vec<f32>, options: &QueryOptions) -> Result<Neighbors> {
+        if options.k == 0 || options.k > self.len() {
+            return Err(Error::InvalidK {
+                k: options.k,
+                n: self.len(),
+            });
+        }
+        at_least_one("n_searches", options.n_searches)?;
+        if !options.exact && !self.has_graph() {
+            return Err(Error::NoGraph);
+        }
+        if queries.len() % self.dim() != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: queries.len(),
+            });
+        }
+        let queries = self.options.metric.rows(queries, self.dim())?;
+        let batch = BatchSearch {
+            index: self,
+            queries: &queries,
+            options,
+        };
+        Ok(metric::with_space(
+            &self.options.metric,
+            &self.points,
+            &self.prepared,
+            batch,
+        ))
+    }
+}
+
+/// The linking of new rows, run by [`metric::with_space`] once the metric is set up.
+struct Link<'a> {
+    graph: &'a mut Graph,
+    options: &'a IndexOptions,
+    removed: &'a Tombstones,
+    from: usize,
+    progress: &'a Progress,
+}
+
+impl WithSpace for Link<'_> {
+    type Output = Result<u64>;
+
+    fn run<S: Space>(self, space: &S) -> Result<u64> {
+        let o = self.options;
+        let graph_options = o.graph.expect("linking needs a graph");
+        let beam = Beam {
+            k: graph_options.n_neighbors,
+            ef: o.ef_construction,
+            n_searches: o.n_searches,
+        };
+        graph::insert(
+            self.graph,
+            space,
+            &graph_options,
+            beam,
+            o.seed,
+            self.from,
+            self.removed,
+            self.progress,
+        )
+    }
+}
+
+fn check_size(n: usize) -> Result<()> {
+    if n >= u32::MAX as usize {
+        return Err(Error::InvalidParameter {
+            name: "the number of points",
+            requirement: "below 2^32 - 1",
+            value: n,
+        });
+    }
+    Ok(())
+}

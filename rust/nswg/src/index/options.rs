@@ -1,0 +1,94 @@
+//! What an index is built with, what a search asks for, and what it answers.
+
+use crate::error::{Error, Result};
+use crate::graph::{GraphOptions, MAX_DEGREE};
+use crate::metric::Metric;
+
+/// How to build an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexOptions {
+    pub metric: Metric,
+    /// The graph to link the points into; `None` links none: an index that only exact search
+    /// answers, built at no distance computation (brute force never reads links).
+    pub graph: Option<GraphOptions>,
+    /// Result-store size of the searches that find a new point's neighbours.
+    pub ef_construction: usize,
+    /// Restarts of those searches.
+    pub n_searches: usize,
+    /// Seed of the construction and of the searches' entry points.
+    pub seed: u64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self {
+            metric: Metric::Euclidean,
+            graph: Some(GraphOptions::default()),
+            ef_construction: 100,
+            n_searches: 2,
+            seed: 0,
+        }
+    }
+}
+
+impl IndexOptions {
+    pub(super) fn check(&self) -> Result<()> {
+        at_least_one("ef_construction", self.ef_construction)?;
+        at_least_one("n_searches", self.n_searches)?;
+        let Some(graph) = self.graph else {
+            return Ok(());
+        };
+        at_least_one("n_neighbors", graph.n_neighbors)?;
+        if graph.max_degree < graph.n_neighbors {
+            return Err(Error::InvalidParameter {
+                name: "max_degree",
+                requirement: "at least n_neighbors",
+                value: graph.max_degree,
+            });
+        }
+        if graph.max_degree > MAX_DEGREE {
+            return Err(Error::InvalidParameter {
+                name: "max_degree",
+                requirement: "at most 4096",
+                value: graph.max_degree,
+            });
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn at_least_one(name: &'static str, value: usize) -> Result<()> {
+    if value == 0 {
+        return Err(Error::InvalidParameter {
+            name,
+            requirement: "at least 1",
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// How to search.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryOptions {
+    pub k: usize,
+    /// Result-store size of the graph search (at least `k` is used).
+    pub ef: usize,
+    /// Restarts from random entry points.
+    pub n_searches: usize,
+    /// Brute force over every point instead of the graph.
+    pub exact: bool,
+}
+
+/// Answers to a batch of queries, row-major `(n_queries, k)`; ids are `-1` and distances `inf`
+/// where fewer than `k` points exist.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Neighbors {
+    pub k: usize,
+    pub ids: Vec<i64>,
+    pub distances: Vec<f32>,
+    /// Distances computed for each query (DTW computations started, some abandoned early).
+    pub n_distance_computations: Vec<u64>,
+    /// Lower bounds (LB_Keogh) computed for each query to avoid distance computations.
+    pub n_lower_bound_computations: Vec<u64>,
+}

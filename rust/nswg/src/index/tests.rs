@@ -1,0 +1,625 @@
+use super::*;
+use crate::error::Error;
+use crate::graph::{Beam, GraphOptions, Search};
+use crate::metric::{
+    self, dtw_squared_unbounded, Band, Cost, Metric, QueryDistance, Space, WithSpace,
+};
+use crate::storage::Points;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+pub(crate) fn gaussian_like(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    // A sum of uniforms is close enough to Gaussian for clustered-free test data.
+    (0..n * dim)
+        .map(|_| (0..4).map(|_| rng.random::<f32>() - 0.5).sum())
+        .collect()
+}
+
+pub(crate) fn options(metric: Metric) -> IndexOptions {
+    IndexOptions {
+        metric,
+        ..IndexOptions::default()
+    }
+}
+
+pub(crate) fn query(k: usize, exact: bool) -> QueryOptions {
+    QueryOptions {
+        k,
+        ef: 64,
+        n_searches: 4,
+        exact,
+    }
+}
+
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    with_threads(threads, || Ok(f())).unwrap()
+}
+
+pub(crate) fn recall(found: &[i64], truth: &[i64], k: usize) -> f64 {
+    let hits: usize = found
+        .chunks(k)
+        .zip(truth.chunks(k))
+        .map(|(f, t)| f.iter().filter(|id| t.contains(id)).count())
+        .sum();
+    hits as f64 / truth.len() as f64
+}
+
+#[test]
+fn graph_search_recall_against_exact() {
+    for (seed, metric) in [
+        (11, Metric::Euclidean),
+        (12, Metric::Cosine),
+        (
+            13,
+            Metric::Dtw {
+                band: Band::Radius(3),
+            },
+        ),
+    ] {
+        let (n, dim, k) = (3000, 24, 10);
+        let index = Index::build(gaussian_like(n, dim, seed), dim, options(metric)).unwrap();
+        let queries = gaussian_like(200, dim, seed + 100);
+        let approx = index.search(queries.clone(), &query(k, false)).unwrap();
+        let exact = index.search(queries, &query(k, true)).unwrap();
+        let r = recall(&approx.ids, &exact.ids, k);
+        let cost: u64 = approx.n_distance_computations.iter().sum();
+        println!(
+            "seed {seed} {metric:?}: recall@{k} {r:.3}, {} distances per query",
+            cost / 200
+        );
+        assert!(r >= 0.95, "seed {seed} {metric:?}: recall {r}");
+        // Exact search computes every distance, except those DTW's lower bounds rule out.
+        let everything = exact.n_distance_computations.iter().all(|&c| c == n as u64);
+        assert_eq!(everything, !matches!(metric, Metric::Dtw { .. }));
+        assert!(
+            cost < 200 * n as u64 / 2,
+            "graph search should cost well under brute force"
+        );
+    }
+}
+
+#[test]
+fn an_index_without_a_graph_costs_nothing_to_build_and_answers_exactly() {
+    let metric = Metric::Dtw {
+        band: Band::Radius(2),
+    };
+    let (n, dim, k) = (500, 16, 5);
+    let data = gaussian_like(n, dim, 21);
+    let linked = Index::build(data.clone(), dim, options(metric)).unwrap();
+    let bare = IndexOptions {
+        graph: None,
+        ..options(metric)
+    };
+    let mut index = Index::build(data, dim, bare).unwrap();
+    assert!(!index.has_graph() && linked.has_graph());
+    assert_eq!(index.build_distance_computations(), 0);
+    let queries = gaussian_like(20, dim, 22);
+    let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+    assert_eq!(
+        exact,
+        linked.search(queries.clone(), &query(k, true)).unwrap()
+    );
+    assert_eq!(
+        index.search(queries.clone(), &query(k, false)),
+        Err(Error::NoGraph)
+    );
+    // Added points are found; removed ones are not; compacting keeps it without a graph.
+    index.add(queries[..dim].to_vec()).unwrap();
+    let first = index
+        .search(queries[..dim].to_vec(), &query(1, true))
+        .unwrap();
+    assert_eq!((first.ids[0], first.distances[0]), (n as i64, 0.0));
+    index.remove(&[n as u64]).unwrap();
+    index.compact().unwrap();
+    assert!(!index.has_graph() && index.n_ids() == n);
+    assert_eq!(exact, index.search(queries, &query(k, true)).unwrap());
+    // A graph needs both sizes.
+    for (n_neighbors, max_degree) in [(0, 4), (4, 0)] {
+        let o = IndexOptions {
+            graph: Some(GraphOptions {
+                n_neighbors,
+                max_degree,
+            }),
+            ..options(metric)
+        };
+        assert!(matches!(
+            Index::build(vec![1.0; 4], 2, o),
+            Err(Error::InvalidParameter { .. })
+        ));
+    }
+}
+
+/// DTW without its lower bounds or early abandoning: every distance computed in full.
+struct Unbounded<'a> {
+    points: &'a Points,
+    band: Band,
+    query: Vec<f32>,
+    cost: Cost,
+}
+
+impl QueryDistance for Unbounded<'_> {
+    fn set_query(&mut self, query: &[f32]) {
+        self.query = query.to_vec();
+        self.cost = Cost::default();
+    }
+    fn set_query_row(&mut self, id: u32) {
+        let points = self.points;
+        self.set_query(points.row(id));
+    }
+    fn within(&mut self, id: u32, _bound: f32) -> Option<f32> {
+        self.cost.distances += 1;
+        Some(dtw_squared_unbounded(
+            &self.query,
+            self.points.row(id),
+            self.band,
+        ))
+    }
+    fn between(&mut self, a: u32, b: u32) -> f32 {
+        self.cost.distances += 1;
+        dtw_squared_unbounded(self.points.row(a), self.points.row(b), self.band)
+    }
+    fn prefetch(&self, _id: u32) {}
+    fn finish(&self, ranking: f32) -> f32 {
+        ranking.sqrt()
+    }
+    fn take_cost(&mut self) -> Cost {
+        std::mem::take(&mut self.cost)
+    }
+}
+
+/// Exact and graph searches of `queries` with the index's DTW and with [`Unbounded`], which must
+/// find the same; returns the DTW computations of the unbounded searches and those saved.
+struct CompareWithUnbounded<'a> {
+    index: &'a Index,
+    queries: &'a Points,
+    band: Band,
+}
+
+impl WithSpace for CompareWithUnbounded<'_> {
+    type Output = (u64, u64);
+
+    fn run<S: Space>(self, space: &S) -> (u64, u64) {
+        let Self {
+            index,
+            queries,
+            band,
+        } = self;
+        let n = index.n_ids();
+        let graph = index.graph.as_ref().unwrap();
+        let mut pruned = space.query();
+        let mut plain = Unbounded {
+            points: &index.points,
+            band,
+            query: Vec::new(),
+            cost: Cost::default(),
+        };
+        let beam = Beam {
+            k: 5,
+            ef: 32,
+            n_searches: 2,
+        };
+        let (mut a, mut b) = (Search::new(n), Search::new(n));
+        let (mut full, mut saved) = (0, 0);
+        for q in 0..queries.len() as u32 {
+            let row = queries.row(q);
+            pruned.set_query(row);
+            plain.set_query(row);
+            a.exact(&mut pruned, n, &index.removed, 5);
+            b.exact(&mut plain, n, &index.removed, 5);
+            assert_eq!(a.nearest(), b.nearest(), "exact, query {q}");
+            let (ca, cb) = (pruned.take_cost(), plain.take_cost());
+            assert!(ca.distances < cb.distances && cb.distances == n as u64);
+            a.greedy(&mut pruned, graph, &index.removed, beam, 0, n);
+            b.greedy(&mut plain, graph, &index.removed, beam, 0, n);
+            assert_eq!(a.nearest(), b.nearest(), "graph, query {q}");
+            let (ca, cb) = (pruned.take_cost(), plain.take_cost());
+            full += cb.distances;
+            saved += cb.distances - ca.distances;
+            assert!(ca.lower_bounds > 0);
+        }
+        (full, saved)
+    }
+}
+
+#[test]
+fn lower_bounds_change_no_answer_and_save_dtw_computations() {
+    let (n, dim, band) = (1500, 40, Band::Radius(4));
+    // Random walks: smooth series, where the bounds are tight.
+    let walk = |seed| -> Vec<f32> {
+        let steps = gaussian_like(n, dim, seed);
+        steps
+            .chunks(dim)
+            .flat_map(|r| {
+                r.iter()
+                    .scan(0.0, |acc, x| {
+                        *acc += x;
+                        Some(*acc)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let index = Index::build(walk(31), dim, options(Metric::Dtw { band })).unwrap();
+    let queries = Points::new(walk(32)[..40 * dim].to_vec(), dim, false).unwrap();
+    let compare = CompareWithUnbounded {
+        index: &index,
+        queries: &queries,
+        band,
+    };
+    let (full, saved) = metric::with_space(
+        &index.options.metric,
+        &index.points,
+        &index.prepared,
+        compare,
+    );
+    assert!(
+        saved * 4 > full,
+        "bounds saved only {saved} of {full} DTW computations"
+    );
+}
+
+#[test]
+fn added_points_are_found_as_well_as_built_ones() {
+    let (n, dim, k) = (4000, 16, 10);
+    let data = gaussian_like(n, dim, 41);
+    let split = n * 4 / 5 * dim;
+    let full = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
+    let mut grown = Index::build(data[..split].to_vec(), dim, options(Metric::Euclidean)).unwrap();
+    assert_eq!(
+        grown.add(data[split..].to_vec()).unwrap(),
+        (n * 4 / 5) as u64
+    );
+    assert_eq!(grown.len(), n);
+    let queries = gaussian_like(300, dim, 42);
+    let truth = full.search(queries.clone(), &query(k, true)).unwrap();
+    assert_eq!(
+        grown.search(queries.clone(), &query(k, true)).unwrap().ids,
+        truth.ids
+    );
+    let r_full = recall(
+        &full.search(queries.clone(), &query(k, false)).unwrap().ids,
+        &truth.ids,
+        k,
+    );
+    let r_grown = recall(
+        &grown.search(queries, &query(k, false)).unwrap().ids,
+        &truth.ids,
+        k,
+    );
+    println!("recall@{k}: built {r_full:.3}, built 80% + added 20% {r_grown:.3}");
+    assert!(r_grown >= r_full - 0.01, "{r_grown} vs {r_full}");
+}
+
+#[test]
+fn removed_points_never_come_back_and_recall_holds() {
+    let (n, dim, k) = (4000, 16, 10);
+    let queries = gaussian_like(300, dim, 52);
+    for fraction in [10, 50] {
+        let mut index =
+            Index::build(gaussian_like(n, dim, 51), dim, options(Metric::Euclidean)).unwrap();
+        let removed: Vec<u64> = (0..n as u64).filter(|id| id % 100 < fraction).collect();
+        index.remove(&removed).unwrap();
+        assert_eq!(index.len(), n - removed.len());
+        let truth = index.search(queries.clone(), &query(k, true)).unwrap();
+        let got = index.search(queries.clone(), &query(k, false)).unwrap();
+        for ids in [&truth.ids, &got.ids] {
+            assert!(ids
+                .iter()
+                .all(|&id| id >= 0 && !removed.contains(&(id as u64))));
+        }
+        let r = recall(&got.ids, &truth.ids, k);
+        println!("recall@{k} after removing {fraction}%: {r:.3}");
+        assert!(r >= 0.95, "{fraction}% removed: recall {r}");
+        let old_ids = index.compact().unwrap();
+        assert_eq!(index.len(), n - removed.len());
+        let compacted = index.search(queries.clone(), &query(k, true)).unwrap();
+        let mapped: Vec<i64> = compacted
+            .ids
+            .iter()
+            .map(|&id| old_ids[id as usize] as i64)
+            .collect();
+        assert_eq!(mapped, truth.ids);
+    }
+}
+
+/// Cancels `progress` once it counts `at` points linked, from another thread.
+fn cancel_at<R: Send>(progress: &Progress, at: usize, work: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while progress.done() < at {
+                std::thread::yield_now();
+            }
+            progress.cancel();
+        });
+        work()
+    })
+}
+
+#[test]
+fn progress_counts_up_to_the_points_linked() {
+    let progress = Progress::new();
+    let data = gaussian_like(3000, 8, 61);
+    let index = Index::build_with_progress(data, 8, options(Metric::Euclidean), &progress).unwrap();
+    assert_eq!((progress.done(), progress.total()), (3000, 3000));
+    let mut index = index;
+    index
+        .add_with_progress(gaussian_like(200, 8, 62), &progress)
+        .unwrap();
+    assert_eq!((progress.done(), progress.total()), (200, 200));
+    assert!(!progress.is_cancelled());
+}
+
+#[test]
+fn an_interrupted_build_or_compact_stops_early_and_changes_nothing() {
+    let (n, dim) = (20_000, 8);
+    let progress = Progress::new();
+    let built = cancel_at(&progress, 2000, || {
+        Index::build_with_progress(
+            gaussian_like(n, dim, 71),
+            dim,
+            options(Metric::Euclidean),
+            &progress,
+        )
+    });
+    assert_eq!(built.unwrap_err(), Error::Interrupted);
+    assert!(progress.done() < n / 2, "stopped at {}", progress.done());
+
+    let mut index =
+        Index::build(gaussian_like(n, dim, 72), dim, options(Metric::Euclidean)).unwrap();
+    index.remove(&(0..100).collect::<Vec<u64>>()).unwrap();
+    let before = index.clone();
+    let progress = Progress::new();
+    let compacted = cancel_at(&progress, 2000, || index.compact_with_progress(&progress));
+    assert_eq!(compacted.unwrap_err(), Error::Interrupted);
+    assert!(index.graph == before.graph && index.removed == before.removed);
+    assert_eq!(index.points.as_slice(), before.points.as_slice());
+}
+
+#[test]
+fn an_interrupted_add_leaves_the_index_as_it_was() {
+    let (n, dim) = (4000, 8);
+    let metric = Metric::Dtw {
+        band: Band::Radius(2),
+    };
+    let mut index = Index::build(gaussian_like(n, dim, 81), dim, options(metric)).unwrap();
+    index.remove(&[3, 5]).unwrap();
+    let before = index.clone();
+    let progress = Progress::new();
+    let added = cancel_at(&progress, 1500, || {
+        index.add_with_progress(gaussian_like(3 * n, dim, 82), &progress)
+    });
+    assert_eq!(added.unwrap_err(), Error::Interrupted);
+    assert!(progress.done() >= 1500 && progress.done() < 3 * n);
+    assert!(index.graph == before.graph, "the graph was not restored");
+    assert_eq!(index.points.as_slice(), before.points.as_slice());
+    assert_eq!(index.removed, before.removed);
+    assert_eq!(
+        index.build_distance_computations,
+        before.build_distance_computations
+    );
+    let queries = gaussian_like(50, dim, 83);
+    assert_eq!(
+        index.search(queries.clone(), &query(5, false)).unwrap(),
+        before.search(queries, &query(5, false)).unwrap()
+    );
+    // And it still grows as if nothing had happened.
+    let mut fresh = before.clone();
+    let more = gaussian_like(100, dim, 84);
+    index.add(more.clone()).unwrap();
+    fresh.add(more).unwrap();
+    assert!(index.graph == fresh.graph);
+}
+
+#[test]
+fn bad_removals_change_nothing() {
+    let mut index = Index::build(gaussian_like(50, 3, 1), 3, options(Metric::Euclidean)).unwrap();
+    assert_eq!(
+        index.remove(&[4, 50]).unwrap_err(),
+        Error::IdOutOfRange { id: 50, max: 50 }
+    );
+    assert_eq!(
+        index.remove(&[4, 4]).unwrap_err(),
+        Error::AlreadyRemoved { id: 4 }
+    );
+    assert_eq!(index.len(), 50);
+    index.remove(&[4]).unwrap();
+    assert_eq!(
+        index.remove(&[4]).unwrap_err(),
+        Error::AlreadyRemoved { id: 4 }
+    );
+    let rest: Vec<u64> = (0..50).filter(|&i| i != 4).collect();
+    assert_eq!(index.remove(&rest).unwrap_err(), Error::RemovingEverything);
+    assert_eq!(
+        index
+            .search(gaussian_like(1, 3, 2), &query(50, true))
+            .unwrap_err(),
+        Error::InvalidK { k: 50, n: 49 }
+    );
+    assert!(matches!(
+        index.add(vec![1.0, 2.0]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        index.add(vec![1.0, f32::NAN, 2.0]),
+        Err(Error::NonFinite { .. })
+    ));
+    assert_eq!((index.n_ids(), index.len()), (50, 49));
+}
+
+#[test]
+fn exact_search_matches_a_plain_sort() {
+    let (n, dim, k) = (500, 8, 7);
+    let data = gaussian_like(n, dim, 5);
+    let index = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
+    let q = gaussian_like(1, dim, 6);
+    let got = index.search(q.clone(), &query(k, true)).unwrap();
+    let mut all: Vec<(f32, i64)> = data
+        .chunks(dim)
+        .enumerate()
+        .map(|(i, row)| (crate::metric::squared_euclidean(row, &q).sqrt(), i as i64))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let want: Vec<i64> = all[..k].iter().map(|x| x.1).collect();
+    assert_eq!(got.ids, want);
+    for (d, w) in got.distances.iter().zip(&all[..k]) {
+        assert!((d - w.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn the_graph_does_not_depend_on_the_number_of_threads() {
+    let (n, dim) = (2000, 10);
+    let data = gaussian_like(n, dim, 21);
+    let one = in_pool(1, || {
+        Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+    });
+    let two = in_pool(2, || {
+        Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+    });
+    let again = in_pool(1, || {
+        Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap()
+    });
+    assert!(one.graph == two.graph);
+    assert!(one.graph == again.graph);
+    let queries = gaussian_like(50, dim, 22);
+    let a = in_pool(1, || one.search(queries.clone(), &query(5, false)).unwrap());
+    let b = in_pool(2, || two.search(queries.clone(), &query(5, false)).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_seed_changes_the_graph() {
+    // A narrow construction search, so that where it enters matters.
+    let narrow = IndexOptions {
+        ef_construction: 4,
+        n_searches: 1,
+        ..options(Metric::Euclidean)
+    };
+    let data = gaussian_like(500, 6, 3);
+    let a = Index::build(data.clone(), 6, narrow).unwrap();
+    let b = Index::build(data, 6, IndexOptions { seed: 9, ..narrow }).unwrap();
+    assert!(a.graph != b.graph);
+}
+
+#[test]
+fn degrees_stay_within_bounds_and_there_are_no_self_loops() {
+    let index = Index::build(gaussian_like(1500, 5, 8), 5, options(Metric::Euclidean)).unwrap();
+    let graph = index.graph.as_ref().unwrap();
+    for id in 0..index.n_ids() as u32 {
+        let nb = graph.neighbors(id);
+        assert!(
+            !nb.is_empty() && nb.len() <= graph.max_degree(),
+            "node {id}"
+        );
+        assert!(!nb.contains(&id));
+        let mut unique = nb.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), nb.len(), "node {id} links a neighbour twice");
+    }
+}
+
+#[test]
+fn ties_are_all_returned_ordered_by_id() {
+    // Eight copies of one point and two others: every copy is at distance 0 from the query.
+    let mut data = [1.0f32, 1.0].repeat(8);
+    data.extend([5.0, 5.0, -3.0, 2.0]);
+    let index = Index::build(data, 2, options(Metric::Euclidean)).unwrap();
+    for exact in [true, false] {
+        let got = index.search(vec![1.0, 1.0], &query(8, exact)).unwrap();
+        assert_eq!(got.ids, (0..8).collect::<Vec<i64>>(), "exact = {exact}");
+        assert!(got.distances.iter().all(|&d| d == 0.0));
+    }
+}
+
+#[test]
+fn k_equal_to_the_number_of_points_returns_every_point() {
+    let (n, dim) = (300, 4);
+    let index = Index::build(gaussian_like(n, dim, 1), dim, options(Metric::Euclidean)).unwrap();
+    let got = index
+        .search(gaussian_like(3, dim, 2), &query(n, false))
+        .unwrap();
+    for row in got.ids.chunks(n) {
+        let mut ids = row.to_vec();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..n as i64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_one_point_index_answers_with_that_point() {
+    let index = Index::build(vec![3.0, 4.0], 2, options(Metric::Euclidean)).unwrap();
+    for exact in [true, false] {
+        let got = index.search(vec![0.0, 0.0], &query(1, exact)).unwrap();
+        assert_eq!(got.ids, [0]);
+        assert_eq!(got.distances, [5.0]);
+        assert_eq!(got.n_distance_computations, [1]);
+    }
+}
+
+#[test]
+fn variable_length_series_are_compared_at_their_true_lengths() {
+    let nan = f32::NAN;
+    let data = vec![0., 1., 2., 3., 0., 1., 2., nan, 5., 5., nan, nan];
+    let index = Index::build(data, 4, options(Metric::Dtw { band: Band::Full })).unwrap();
+    let got = index
+        .search(vec![0., 1., 2., nan], &query(3, true))
+        .unwrap();
+    assert_eq!(got.ids, [1, 0, 2]);
+    assert_eq!(got.distances[0], 0.0);
+    // DTW over the full window matches [0, 1, 2] to [0, 1, 2, 3] at cost (3 - 2)^2.
+    assert_eq!(got.distances[1], 1.0);
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let o = options(Metric::Euclidean);
+    assert_eq!(Index::build(vec![], 3, o).unwrap_err(), Error::Empty);
+    assert_eq!(
+        Index::build(vec![1.0], 0, o).unwrap_err(),
+        Error::ZeroDimension
+    );
+    assert!(matches!(
+        Index::build(vec![f32::NAN, 1.0], 2, o),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(matches!(
+        Index::build(
+            vec![1.0; 4],
+            2,
+            IndexOptions {
+                graph: Some(GraphOptions {
+                    n_neighbors: 8,
+                    max_degree: 4,
+                }),
+                ..o
+            }
+        ),
+        Err(Error::InvalidParameter {
+            name: "max_degree",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Index::build(vec![0.0; 4], 2, options(Metric::Cosine)),
+        Err(Error::ZeroNorm { row: 0 })
+    ));
+    let index = Index::build(vec![1.0, 2.0, 3.0, 4.0], 2, o).unwrap();
+    assert_eq!(
+        index.search(vec![1.0, 2.0], &query(3, false)).unwrap_err(),
+        Error::InvalidK { k: 3, n: 2 }
+    );
+    assert_eq!(
+        index.search(vec![1.0, 2.0], &query(0, true)).unwrap_err(),
+        Error::InvalidK { k: 0, n: 2 }
+    );
+    assert!(matches!(
+        index.search(vec![1.0, 2.0, 3.0], &query(1, false)),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        index.search(vec![f32::INFINITY, 2.0], &query(1, false)),
+        Err(Error::NonFinite { .. })
+    ));
+}

@@ -1,0 +1,309 @@
+//! Dynamic Time Warping within a Sakoe-Chiba band: the band, the kernel and its SIMD cells, the
+//! lower bounds, and the cascade that puts them together for a search.
+
+mod bounds;
+mod cells;
+mod kernel;
+
+use super::{Cost, QueryDistance, Space};
+use crate::storage::Points;
+use bounds::{envelope, lb_keogh, lb_kim, suffix_sums};
+use kernel::{dtw_squared, dtw_squared_within, DtwScratch};
+
+/// Which cells of the cost matrix a warping path may use: a Sakoe-Chiba band of a radius in
+/// points, or the full window.
+///
+/// Radius 0 on series of equal length is the Euclidean distance; a radius at least the length
+/// of the series is the full window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Band {
+    Full,
+    Radius(usize),
+}
+
+impl From<Option<usize>> for Band {
+    /// A radius, or `None` for the full window (tslearn's `sakoe_chiba_radius=None`).
+    fn from(radius: Option<usize>) -> Self {
+        radius.map_or(Band::Full, Band::Radius)
+    }
+}
+
+impl Band {
+    /// The radius, `None` for the full window.
+    pub fn radius(self) -> Option<usize> {
+        match self {
+            Band::Full => None,
+            Band::Radius(r) => Some(r),
+        }
+    }
+
+    /// The radius in points for series of up to `len` points, where the full window is `len`.
+    #[inline]
+    pub(crate) fn radius_within(self, len: usize) -> usize {
+        match self {
+            Band::Full => len,
+            Band::Radius(r) => r.min(len),
+        }
+    }
+}
+
+/// The DTW distance between two series (any lengths) within `band`: the square root of the
+/// smallest sum of squared point differences along a warping path, tslearn's definition.
+pub fn dtw(a: &[f32], b: &[f32], band: Band) -> f64 {
+    dtw_squared(a, b, band, &mut DtwScratch::default()).sqrt()
+}
+
+/// Squared DTW computed in full, without bounds or abandoning: the reference the cascade is
+/// tested against.
+#[cfg(test)]
+pub(crate) fn dtw_squared_unbounded(a: &[f32], b: &[f32], band: Band) -> f32 {
+    dtw_squared(a, b, band, &mut DtwScratch::default()) as f32
+}
+
+/// Upper and lower envelopes of every indexed series, row-major like the points.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Envelopes {
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+    dim: usize,
+}
+
+impl Envelopes {
+    /// The envelopes of `points` for `band`, or `None` for series of unequal length, which
+    /// LB_Keogh does not cover.
+    pub(super) fn new(points: &Points, band: Band) -> Option<Self> {
+        let mut envelopes = Self {
+            upper: Vec::new(),
+            lower: Vec::new(),
+            dim: points.dim(),
+        };
+        envelopes.extend(points, band).then_some(envelopes)
+    }
+
+    /// Adds the envelopes of the rows of `points` after those it has; false (and nothing added)
+    /// once some row of `points` is shorter than the others.
+    pub(super) fn extend(&mut self, points: &Points, band: Band) -> bool {
+        if points.has_padding() {
+            return false;
+        }
+        let from = self.upper.len() / self.dim;
+        let more = (points.len() - from) * self.dim;
+        self.upper.reserve(more);
+        self.lower.reserve(more);
+        let (mut u, mut l, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+        for id in from as u32..points.len() as u32 {
+            envelope(points.row(id), band, &mut u, &mut l, &mut scratch);
+            self.upper.extend_from_slice(&u);
+            self.lower.extend_from_slice(&l);
+        }
+        true
+    }
+
+    /// Keeps the envelopes of the first `n` rows.
+    pub(super) fn truncate(&mut self, n: usize) {
+        self.upper.truncate(n * self.dim);
+        self.lower.truncate(n * self.dim);
+    }
+
+    fn of(&self, id: u32) -> (&[f32], &[f32]) {
+        let range = id as usize * self.dim..(id as usize + 1) * self.dim;
+        (&self.upper[range.clone()], &self.lower[range])
+    }
+}
+
+/// The rows of an index under DTW.
+///
+/// With the envelopes of the rows (equal-length series), distances under a bound run the UCR
+/// Suite's cascade (Rakthanmanon et al., 2012): LB_Kim, LB_Keogh of the row against the query's
+/// envelope, LB_Keogh of the query against the row's envelope, then DTW that abandons once the
+/// bound is certain to be exceeded.
+pub(super) struct Dtw<'a> {
+    points: &'a Points,
+    band: Band,
+    envelopes: Option<&'a Envelopes>,
+}
+
+impl<'a> Dtw<'a> {
+    pub(super) fn new(points: &'a Points, band: Band, envelopes: Option<&'a Envelopes>) -> Self {
+        Self {
+            points,
+            band,
+            envelopes,
+        }
+    }
+}
+
+impl Space for Dtw<'_> {
+    type Query<'s>
+        = DtwQuery<'s>
+    where
+        Self: 's;
+
+    fn query(&self) -> DtwQuery<'_> {
+        DtwQuery {
+            points: self.points,
+            band: self.band,
+            envelopes: self.envelopes,
+            query: Vec::new(),
+            rows: DtwScratch::default(),
+            upper: Vec::new(),
+            lower: Vec::new(),
+            envelope: Vec::new(),
+            terms: Vec::new(),
+            enveloped: false,
+            cost: Cost::default(),
+        }
+    }
+}
+
+/// [`Dtw`] bound to one query: the query, its envelope and the cost-matrix rows.
+pub(super) struct DtwQuery<'a> {
+    points: &'a Points,
+    band: Band,
+    envelopes: Option<&'a Envelopes>,
+    query: Vec<f32>,
+    rows: DtwScratch,
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+    envelope: Vec<f32>,
+    terms: Vec<f64>,
+    /// Whether `upper` and `lower` hold the query's envelope.
+    enveloped: bool,
+    cost: Cost,
+}
+
+impl QueryDistance for DtwQuery<'_> {
+    fn set_query(&mut self, query: &[f32]) {
+        self.query.clear();
+        self.query.extend_from_slice(query);
+        self.cost = Cost::default();
+        self.enveloped = self.envelopes.is_some_and(|e| e.dim == query.len());
+        if self.enveloped {
+            envelope(
+                query,
+                self.band,
+                &mut self.upper,
+                &mut self.lower,
+                &mut self.envelope,
+            );
+        }
+    }
+
+    fn set_query_row(&mut self, id: u32) {
+        let points = self.points;
+        self.set_query(points.row(id));
+    }
+
+    fn within(&mut self, id: u32, bound: f32) -> Option<f32> {
+        let (query, c) = (&self.query[..], self.points.row(id));
+        // Anything above `limit` rounds to an f32 above `bound`.
+        let limit = f64::from(bound.next_up());
+        let mut tail = None;
+        if bound.is_finite() {
+            if lb_kim(query, c) > limit {
+                return None;
+            }
+            if let (Some(envelopes), true) =
+                (self.envelopes, self.enveloped && c.len() == query.len())
+            {
+                self.cost.lower_bounds += 1;
+                if lb_keogh(c, &self.upper, &self.lower, limit, Some(&mut self.terms)) > limit {
+                    return None;
+                }
+                let (upper, lower) = envelopes.of(id);
+                self.cost.lower_bounds += 1;
+                if lb_keogh(query, upper, lower, limit, None) > limit {
+                    return None;
+                }
+                suffix_sums(&mut self.terms);
+                tail = Some(self.terms.as_slice());
+            }
+        }
+        self.cost.distances += 1;
+        let d = dtw_squared_within(query, c, self.band, limit, tail, &mut self.rows);
+        (d <= limit).then_some(d as f32)
+    }
+
+    fn lower_bound(&mut self, id: u32) -> Option<f64> {
+        let (query, c) = (&self.query[..], self.points.row(id));
+        let kim = lb_kim(query, c);
+        if !(self.enveloped && c.len() == query.len()) {
+            return Some(kim);
+        }
+        self.cost.lower_bounds += 1;
+        Some(kim.max(lb_keogh(c, &self.upper, &self.lower, f64::INFINITY, None)))
+    }
+
+    fn between(&mut self, a: u32, b: u32) -> f32 {
+        self.cost.distances += 1;
+        let (a, b) = (self.points.row(a), self.points.row(b));
+        dtw_squared(a, b, self.band, &mut self.rows) as f32
+    }
+
+    #[inline]
+    fn prefetch(&self, id: u32) {
+        self.points.prefetch(id);
+    }
+
+    fn finish(&self, ranking: f32) -> f32 {
+        ranking.sqrt()
+    }
+
+    fn take_cost(&mut self) -> Cost {
+        std::mem::take(&mut self.cost)
+    }
+}
+
+/// `a.min(b)` without the NaN handling of `f64::min`, which costs instructions in inner loops;
+/// cells and series values are never NaN.
+#[inline(always)]
+fn min<T: PartialOrd>(a: T, b: T) -> T {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `a.max(b)` without NaN handling, as [`min`].
+#[inline(always)]
+fn max<T: PartialOrd>(a: T, b: T) -> T {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    /// Full-matrix DTW with an explicit band mask: the textbook recurrence, as an oracle.
+    pub(super) fn dtw_full_matrix(x: &[f32], y: &[f32], radius: usize) -> f64 {
+        let (n, m) = (x.len(), y.len());
+        let inside = |i: usize, j: usize| {
+            let (i, j, n, m, r) = (i as i64, j as i64, n as i64, m as i64, radius as i64);
+            if n <= m {
+                j >= i - r && j <= i + (m - n) + r
+            } else {
+                i >= j - r && i <= j + (n - m) + r
+            }
+        };
+        let mut d = vec![vec![f64::INFINITY; m + 1]; n + 1];
+        d[0][0] = 0.0;
+        for i in 1..=n {
+            for j in 1..=m {
+                if inside(i - 1, j - 1) {
+                    let c = (f64::from(x[i - 1]) - f64::from(y[j - 1])).powi(2);
+                    d[i][j] = c + d[i - 1][j].min(d[i][j - 1]).min(d[i - 1][j - 1]);
+                }
+            }
+        }
+        d[n][m]
+    }
+
+    pub(super) fn series(len: usize, phase: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| (i as f32 * 0.3 + phase).sin() + 0.1 * i as f32)
+            .collect()
+    }
+}

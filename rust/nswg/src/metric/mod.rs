@@ -1,0 +1,170 @@
+//! The dissimilarities an index ranks by, and the one place that turns a [`Metric`] into the
+//! code that computes it.
+//!
+//! Searches and the construction never see a metric's internals: they get a [`Space`] (the
+//! metric set up over one index's rows, kernels chosen) and from it, per thread, a
+//! [`QueryDistance`] bound to one query at a time, as faiss's `DistanceComputer` is. A storage
+//! of compressed codes is one more implementation of these two traits, not a new search loop.
+//!
+//! Distances are ranked in a cheap monotone form (squared Euclidean, squared DTW) and
+//! [`QueryDistance::finish`] turns the few reported values into true distances, as
+//! pynndescent's `fast_distance_alternatives` does.
+
+mod cosine;
+mod dtw;
+mod euclidean;
+
+#[cfg(test)]
+pub(crate) use dtw::dtw_squared_unbounded;
+pub use dtw::{dtw, Band};
+#[cfg(test)]
+pub(crate) use euclidean::squared_euclidean;
+
+use crate::error::Result;
+use crate::storage::Points;
+use dtw::{Dtw, Envelopes};
+use euclidean::{Euclidean, Finish};
+
+/// The dissimilarity an index ranks by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Euclidean,
+    /// `1 - cos`: vectors are normalised once, then ranked by Euclidean distance.
+    Cosine,
+    /// Dynamic Time Warping (tslearn's definition) within a Sakoe-Chiba band.
+    Dtw {
+        band: Band,
+    },
+}
+
+impl Metric {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::Euclidean => "euclidean",
+            Metric::Cosine => "cosine",
+            Metric::Dtw { .. } => "dtw",
+        }
+    }
+
+    /// Whether rows may end in NaN padding: only DTW compares series of unequal length.
+    pub(crate) fn allows_padding(&self) -> bool {
+        matches!(self, Metric::Dtw { .. })
+    }
+
+    /// Checks `data` as rows of `dim` values and puts them in the form this metric compares:
+    /// unit length under cosine.
+    pub(crate) fn rows(&self, data: Vec<f32>, dim: usize) -> Result<Points> {
+        let mut points = Points::new(data, dim, self.allows_padding())?;
+        if *self == Metric::Cosine {
+            cosine::normalize(&mut points)?;
+        }
+        Ok(points)
+    }
+}
+
+/// Work done by a search: distances computed, and cheaper lower bounds computed to avoid some.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cost {
+    pub distances: u64,
+    pub lower_bounds: u64,
+}
+
+/// What a metric derives from an index's rows and keeps beside them, in step with them: DTW's
+/// envelopes for its lower bounds; nothing for the other metrics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Prepared {
+    envelopes: Option<Envelopes>,
+}
+
+impl Prepared {
+    pub(crate) fn new(metric: &Metric, points: &Points) -> Self {
+        let mut prepared = Self::default();
+        prepared.extend(metric, points, 0);
+        prepared
+    }
+
+    /// Takes in the rows `from..` of `points`, which hold the rows seen so far before them.
+    pub(crate) fn extend(&mut self, metric: &Metric, points: &Points, from: usize) {
+        if let Metric::Dtw { band } = metric {
+            self.envelopes = match self.envelopes.take() {
+                Some(mut e) if from > 0 => e.extend(points, *band).then_some(e),
+                _ if from == 0 => Envelopes::new(points, *band),
+                _ => None,
+            };
+        }
+    }
+
+    /// Follows `points`, cut back to fewer rows than were taken in.
+    pub(crate) fn truncate(&mut self, metric: &Metric, points: &Points) {
+        match &mut self.envelopes {
+            Some(e) => e.truncate(points.len()),
+            // Rows of unequal length had no envelopes; without them there may be.
+            None => *self = Self::new(metric, points),
+        }
+    }
+}
+
+/// A metric set up over the rows of one index, its kernels chosen for this CPU once: it makes
+/// the [`QueryDistance`]s of the searches, one per thread.
+pub(crate) trait Space: Sync {
+    type Query<'s>: QueryDistance
+    where
+        Self: 's;
+
+    fn query(&self) -> Self::Query<'_>;
+}
+
+/// A distance bound to one query over the rows of an index, with the query's scratch and its
+/// counters. Nothing is allocated per query once its buffers have grown.
+pub(crate) trait QueryDistance: Send {
+    /// Prepares for distances to `query` (DTW computes its envelope) and zeroes the counters.
+    fn set_query(&mut self, query: &[f32]);
+
+    /// [`QueryDistance::set_query`] with stored row `id` as the query.
+    fn set_query_row(&mut self, id: u32);
+
+    /// The ranking distance from the query to row `id`, or `None` when it is certainly above
+    /// `bound`: then nothing that ranks by it could have kept the row, so pruning changes no
+    /// answer.
+    fn within(&mut self, id: u32, bound: f32) -> Option<f32>;
+
+    /// A cheap lower bound of the ranking distance from the query to row `id`, to order an
+    /// exact scan; `None` when the distance has none.
+    fn lower_bound(&mut self, _id: u32) -> Option<f64> {
+        None
+    }
+
+    /// The ranking distance between stored rows `a` and `b`, for the construction's choice of
+    /// neighbours.
+    fn between(&mut self, a: u32, b: u32) -> f32;
+
+    /// Asks the CPU to start loading row `id`, ahead of its distance.
+    fn prefetch(&self, id: u32);
+
+    /// The reported distance for a ranking value.
+    fn finish(&self, ranking: f32) -> f32;
+
+    /// The work counted since the last call or [`QueryDistance::set_query`], then zeroes it.
+    fn take_cost(&mut self) -> Cost;
+}
+
+/// Code generic over the metric, run by [`with_space`] on the space it sets up.
+pub(crate) trait WithSpace {
+    type Output;
+    fn run<S: Space>(self, space: &S) -> Self::Output;
+}
+
+/// Runs `work` on `metric` set up over `points`: the one dispatch from a metric to its code, made
+/// once per call, so that what runs per distance is monomorphised.
+pub(crate) fn with_space<W: WithSpace>(
+    metric: &Metric,
+    points: &Points,
+    prepared: &Prepared,
+    work: W,
+) -> W::Output {
+    match *metric {
+        Metric::Euclidean => work.run(&Euclidean::new(points, Finish::Euclidean)),
+        Metric::Cosine => work.run(&Euclidean::new(points, Finish::Cosine)),
+        Metric::Dtw { band } => work.run(&Dtw::new(points, band, prepared.envelopes.as_ref())),
+    }
+}

@@ -1,0 +1,148 @@
+//! The fixed-size header of an index file: what it says, in the form the file keeps.
+//!
+//! The file keeps plain integers (a radius of `2^64 - 1` for the full window, degrees of 0 for
+//! no graph); [`Header`] turns them into the core's types and back, here and nowhere else.
+
+use crate::error::Error;
+use crate::graph::GraphOptions;
+use crate::index::{Index, IndexOptions};
+use crate::metric::{Band, Metric};
+
+pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
+pub const FORMAT_VERSION: u32 = 1;
+/// Magic, version, metric, then nine u64 fields.
+pub(super) const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 9;
+
+/// The radius field of a band that is the full window, or of a metric without a band.
+const NO_RADIUS: u64 = u64::MAX;
+
+/// An index file's header, its fields as the file has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Header {
+    pub metric: u32,
+    pub radius: u64,
+    pub n_neighbors: u64,
+    pub max_degree: u64,
+    pub ef_construction: u64,
+    pub n_searches: u64,
+    pub seed: u64,
+    pub build_distance_computations: u64,
+    /// Points, removed ones included.
+    pub n: u64,
+    pub dim: u64,
+}
+
+impl Header {
+    pub(super) fn of(index: &Index) -> Self {
+        let o = index.options();
+        let (metric, radius) = match o.metric {
+            Metric::Euclidean => (0, NO_RADIUS),
+            Metric::Cosine => (1, NO_RADIUS),
+            Metric::Dtw { band } => (
+                2,
+                band.radius()
+                    .map_or(NO_RADIUS, |r| u64::try_from(r).unwrap_or(NO_RADIUS)),
+            ),
+        };
+        let graph = o.graph.unwrap_or(GraphOptions {
+            n_neighbors: 0,
+            max_degree: 0,
+        });
+        Self {
+            metric,
+            radius,
+            n_neighbors: graph.n_neighbors as u64,
+            max_degree: graph.max_degree as u64,
+            ef_construction: o.ef_construction as u64,
+            n_searches: o.n_searches as u64,
+            seed: o.seed,
+            build_distance_computations: index.build_distance_computations(),
+            n: index.n_ids() as u64,
+            dim: index.dim() as u64,
+        }
+    }
+
+    pub(super) fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut bytes = [0u8; HEADER_LEN];
+        bytes[..8].copy_from_slice(MAGIC);
+        bytes[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.metric.to_le_bytes());
+        let fields = [
+            self.radius,
+            self.n_neighbors,
+            self.max_degree,
+            self.ef_construction,
+            self.n_searches,
+            self.seed,
+            self.build_distance_computations,
+            self.n,
+            self.dim,
+        ];
+        for (at, x) in bytes[16..].chunks_exact_mut(8).zip(fields) {
+            at.copy_from_slice(&x.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// The header of `bytes`, whose magic has been checked; refuses versions it does not know.
+    pub(super) fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, Error> {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let mut f = [0u64; 9];
+        for (x, at) in f.iter_mut().zip(bytes[16..].chunks_exact(8)) {
+            *x = u64::from_le_bytes(at.try_into().expect("8 bytes"));
+        }
+        let [radius, n_neighbors, max_degree, ef_construction, n_searches, seed, build, n, dim] = f;
+        Ok(Self {
+            metric: u32_at(12),
+            radius,
+            n_neighbors,
+            max_degree,
+            ef_construction,
+            n_searches,
+            seed,
+            build_distance_computations: build,
+            n,
+            dim,
+        })
+    }
+
+    /// The options the header describes, or why they cannot be.
+    pub(super) fn options(&self) -> Result<IndexOptions, Error> {
+        let corrupt = |what: &str| Error::Corrupt(what.to_string());
+        let size =
+            |x: u64| usize::try_from(x).map_err(|_| corrupt("a size does not fit in memory"));
+        let metric = match (self.metric, self.radius) {
+            (0, NO_RADIUS) => Metric::Euclidean,
+            (1, NO_RADIUS) => Metric::Cosine,
+            (0 | 1, _) => return Err(corrupt("a band given to a metric without one")),
+            (2, NO_RADIUS) => Metric::Dtw { band: Band::Full },
+            (2, r) => Metric::Dtw {
+                band: Band::Radius(usize::try_from(r).unwrap_or(usize::MAX)),
+            },
+            _ => return Err(corrupt("unknown metric")),
+        };
+        // Degrees of 0 say "no graph"; either alone is a bad graph, which the options' checks
+        // refuse.
+        let graph = match (self.n_neighbors, self.max_degree) {
+            (0, 0) => None,
+            (n_neighbors, max_degree) => Some(GraphOptions {
+                n_neighbors: size(n_neighbors)?,
+                max_degree: size(max_degree)?,
+            }),
+        };
+        Ok(IndexOptions {
+            metric,
+            graph,
+            ef_construction: size(self.ef_construction)?,
+            n_searches: size(self.n_searches)?,
+            seed: self.seed,
+        })
+    }
+}

@@ -1,0 +1,44 @@
+//! The CPU's vector instructions, detected once for the whole process.
+//!
+//! Kernels with SIMD variants read [`features`] when a distance is set up (once per index and
+//! call, not per distance), and fall back to their portable loops where a feature is missing. The
+//! environment variable `NSWG_SIMD=portable`, read at the first look, turns every feature off, so
+//! that tests and users can run the portable kernels on any machine.
+
+use std::sync::OnceLock;
+
+/// The instruction-set extensions the kernels use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Features {
+    /// AVX2 and FMA together: the Euclidean kernel needs both.
+    pub avx2_fma: bool,
+    /// AVX2: the DTW cells and LB_Keogh.
+    pub avx2: bool,
+}
+
+/// This process's features, detected at the first call.
+#[inline]
+pub(crate) fn features() -> Features {
+    static FEATURES: OnceLock<Features> = OnceLock::new();
+    *FEATURES.get_or_init(|| {
+        if std::env::var_os("NSWG_SIMD").is_some_and(|v| v == "portable") {
+            Features::default()
+        } else {
+            detect()
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> Features {
+    let avx2 = is_x86_feature_detected!("avx2");
+    Features {
+        avx2_fma: avx2 && is_x86_feature_detected!("fma"),
+        avx2,
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect() -> Features {
+    Features::default()
+}
