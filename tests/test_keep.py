@@ -289,3 +289,24 @@ def test_searches_racing_additions_and_removals_stay_consistent(rng):
     assert index.n_ids == 3000 and len(index) == 3000 - len(removed)
     truth = index.search(X[2500:2600], k=1, exact=True).ids
     assert (truth[:, 0] == np.arange(2500, 2600)).all()
+
+
+def test_unreadable_files_and_pickles_raise_index_file_error(tmp_path, rng):
+    import nswg
+
+    index = Index.build(rng.normal(size=(50, 4)))
+    path = tmp_path / "cut.nswg"
+    index.save(path)
+    path.write_bytes(path.read_bytes()[:-9])
+    with pytest.raises(nswg.IndexFileError, match=f"^{path}: ") as caught:
+        Index.load(path)
+    assert isinstance(caught.value, ValueError)
+    (tmp_path / "foreign.nswg").write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(nswg.IndexFileError, match="foreign.nswg: .*magic"):
+        Index.load(tmp_path / "foreign.nswg")
+    state = index.__getstate__()
+    state["index"] = state["index"][:100]
+    with pytest.raises(nswg.IndexFileError, match="^pickled index: "):
+        Index.__new__(Index).__setstate__(state)
+    with pytest.raises(FileNotFoundError):
+        Index.load(tmp_path / "missing.nswg")

@@ -280,3 +280,12 @@ def test_random_state_seeds_the_graph(rng):
     b = NearestNeighbors(random_state=np.random.RandomState(5)).fit(X)
     assert a._index.seed == 1
     assert b._index.seed == np.random.RandomState(5).randint(np.iinfo(np.int32).max)
+
+
+def test_the_estimators_accept_the_metric_aliases_index_build_accepts(rng):
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    for alias, name in (("l2", "euclidean"), ("cos", "cosine"), (" DTW ", "dtw")):
+        clf = KNeighborsClassifier(metric=alias).fit(X, y)
+        assert clf.effective_metric_ == name
+        want = KNeighborsClassifier(metric=name).fit(X, y).predict(X)
+        np.testing.assert_array_equal(clf.predict(X), want)
