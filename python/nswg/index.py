@@ -223,13 +223,11 @@ class Index:
         metric = metric_name(metric)
         data = as_rows(vectors, "vectors")
         sakoe_chiba_radius = band_radius(metric, radius, window, data.shape[1])
-        shape: tuple[int, int] | None = None
-        if flag(graph, "graph"):
-            n_neighbors = positive_int(n_neighbors, "n_neighbors")
-            degree = 2 * n_neighbors if max_degree is None else max_degree
-            shape = (n_neighbors, positive_int(degree, "max_degree"))
-        else:
-            progress = False  # nothing is linked, so there is no progress to show
+        n_neighbors = positive_int(n_neighbors, "n_neighbors")
+        degree = 2 * n_neighbors if max_degree is None else max_degree
+        shape: tuple[int, int] | None = (n_neighbors, positive_int(degree, "max_degree"))
+        if not flag(graph, "graph"):
+            shape, progress = None, False  # nothing is linked, so there is no progress to show
         work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:

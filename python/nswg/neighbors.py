@@ -37,7 +37,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "nswg.neighbors needs scikit-learn 1.6 or later: pip install 'scikit-learn>=1.6'"
     ) from e
 
-from nswg._validation import as_rows, metric_name, non_negative_int, univariate
+from nswg._validation import as_rows, flag, metric_name, non_negative_int, univariate
 from nswg.index import Index
 
 __all__ = ["KNeighborsClassifier", "NearestNeighbors"]
@@ -135,8 +135,7 @@ class _NeighborsBase(BaseEstimator):
         if self.ef is not None:
             _positive_int(self.ef, "ef")
         _positive_int(self.n_searches, "n_searches")
-        if not isinstance(self.exact, (bool, np.bool_)):
-            raise TypeError(f"exact must be True or False, got {self.exact!r}")
+        flag(self.exact, "exact")
 
     # --- queries -------------------------------------------------------------------------
 
