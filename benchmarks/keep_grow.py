@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from nswg import Index
-from nswg.bench import measure_seconds, recall_at_k
+from nswg.bench import measure_seconds
+from nswg.metrics import recall_at_k
 from nswg.words import load_default_word_vectors, load_word_vectors
 
 GLOVE = Path(__file__).resolve().parents[2] / "shared/data/wordvec/glove.6B.50d.float32.npy"
@@ -52,8 +53,8 @@ def main() -> None:
     print(f"{len(base)} words of {base.shape[1]} dimensions indexed, {len(queries)} queries")
 
     def recall(index: Index) -> float:
-        truth = index.search(queries, k=10, exact=True).ids
-        return recall_at_k(index.search(queries, k=10).ids, truth)
+        truth = index.search(queries, k=10, exact=True).distances
+        return recall_at_k(index.search(queries, k=10).distances, truth)
 
     full, seconds = measure_seconds(lambda: Index.build(base, metric="cosine"))
     print(f"build: {seconds:.1f} s")

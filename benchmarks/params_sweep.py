@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from nswg import Index, bench, datasets
+from nswg.metrics import recall_at_k
 
 
 @dataclass
@@ -97,7 +98,7 @@ def measure(w: Workload, index: Index, truth: Truth, k: int = K, **search: Any) 
     res = index.search(w.queries, k=k, n_threads=1, **search)
     seconds = time.perf_counter() - start
     return {
-        "recall": bench.recall_at_k(res.ids, exact.ids),
+        "recall": recall_at_k(res.distances, exact.distances),
         "dist": float(np.mean(res.n_distance_computations)),
         "lb": float(np.mean(res.n_lower_bound_computations)),
         "us": 1e6 * seconds / len(w.queries),

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from nswg import bench
+from nswg.metrics import recall_at_k
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "wordvec" / "glove.6B.50d.float32.npy"
@@ -371,7 +372,7 @@ def worker(conn: Any, name: str, cache: str, build_threads: int) -> None:
                 start = time.perf_counter()
                 ids, ndis = lib.search(s, q, threads)
                 seconds = time.perf_counter() - start
-                conn.send((seconds, len(q), bench.recall_at_k(ids, t), ndis))
+                conn.send((seconds, len(q), tie_aware_recall(ids, t, q, base), ndis))
             elif command == "memory":
                 conn.send(
                     {
@@ -429,6 +430,20 @@ def exact_neighbours(base: np.ndarray, queries: np.ndarray, block: int = 500) ->
         order = np.lexsort((cand, d2), axis=1)[:, :K]
         out[lo : lo + len(q)] = np.take_along_axis(cand, order, axis=1)
     return out
+
+
+def tie_aware_recall(
+    ids: np.ndarray, truth: np.ndarray, queries: np.ndarray, base: np.ndarray
+) -> float:
+    """Recall@K counted by distance (:func:`nswg.metrics.recall_at_k`): every library's ids are
+    turned into distances by one computation, so that tied words count alike for all."""
+
+    def distances(found: np.ndarray) -> np.ndarray:
+        rows = base[np.maximum(found, 0)].astype(np.float64)
+        d = np.sqrt(((rows - queries[:, None, :].astype(np.float64)) ** 2).sum(axis=2))
+        return np.where(found < 0, np.inf, d)  # a missing result (-1) is no hit
+
+    return recall_at_k(distances(np.asarray(ids)), distances(truth))
 
 
 # --------------------------------------------------------------------------------------------

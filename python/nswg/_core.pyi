@@ -135,8 +135,16 @@ class Index:
         """Distances computed while building and adding."""
 
     @property
+    def n_nodes(self) -> int:
+        """Number of nodes of the graph: the points that are not copies of another."""
+
+    @property
     def n_links(self) -> int:
         """Number of directed links in the graph."""
+
+    def graph_stats(self) -> tuple[int, int, int, int, float, int, int] | None:
+        """`(n_nodes, n_copies, min_degree, max_degree, mean_degree, n_unreached,
+        n_components)` of the graph; `None` for an index without one."""
 
 def dtw(
     s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], *, sakoe_chiba_radius: int | None

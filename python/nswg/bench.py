@@ -3,7 +3,8 @@
 Each run compares the graph search with exact search on the same index, so every figure is a
 ratio measured in one process: 1-NN classification error on UCR datasets (with the archive's
 published error beside it) and recall@k on word vectors, each against the mean number of
-distance computations per query.
+distance computations per query. Recall counts a result at the k-th true distance as correct
+(:func:`nswg.metrics.recall_at_k`), so that tied words do not count against any method.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from nswg import datasets
 from nswg.index import Index
+from nswg.metrics import recall_at_k
 
 T = TypeVar("T")
 
@@ -58,21 +60,6 @@ UCR_SWEEP = tuple(
 WORD_SWEEP = tuple(Setting(ef, 2) for ef in (10, 16, 24, 32, 48, 64, 96, 128, 192, 256))
 #: Words whose neighbours the word-vector benchmark prints.
 PROBE_WORDS = ("king", "france", "computer", "music", "water")
-
-
-def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean over queries of the fraction of the true ``k`` nearest among the ``k`` found.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> recall_at_k(np.array([[1, 2], [3, 4]]), np.array([[2, 1], [3, 5]]))
-    0.75
-    """
-    found, truth = np.atleast_2d(found), np.atleast_2d(truth)
-    k = truth.shape[1]
-    hits = sum(len(set(f[:k].tolist()) & set(t.tolist())) for f, t in zip(found, truth))
-    return hits / truth.size
 
 
 def measure_seconds(fn: Callable[[], T]) -> tuple[T, float]:
@@ -242,7 +229,7 @@ def word_bench(
             ef=setting.ef if setting else None,
             n_searches=setting.n_searches if setting else None,
             k=k,
-            recall=recall_at_k(res.ids, truth.ids),
+            recall=recall_at_k(res.distances, truth.distances),
             mean_distance_computations=mean_cost,
             percent_of_brute_force=100.0 * mean_cost / len(base),
             queries_per_second=len(queries) / seconds,

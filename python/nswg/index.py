@@ -27,7 +27,7 @@ from nswg._validation import (
 )
 from nswg.errors import IndexFileError
 
-__all__ = ["METRICS", "Index", "IndexFileError", "SearchResult"]
+__all__ = ["METRICS", "GraphStats", "Index", "IndexFileError", "SearchResult"]
 
 #: Default beam width of the graph search (the result store keeps ``max(k, ef)`` points).
 DEFAULT_EF = 48
@@ -85,6 +85,54 @@ class SearchResult:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.ids, self.distances))
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    """Answer of :meth:`Index.stats`: what it takes to diagnose a graph.
+
+    Attributes
+    ----------
+    n_nodes : int
+        Nodes of the graph: every id given out, removed points included (searches walk
+        through them), except exact copies.
+    n_copies : int
+        Points whose row is an exact copy of an earlier point's: they are not nodes. A search
+        that reaches the first point of such a group returns its copies beside it, at the same
+        distance and without computing it again.
+    min_degree, max_degree : int
+        Shortest and longest neighbour list.
+    mean_degree : float
+        Mean length of the neighbour lists.
+    n_unreached : int
+        Nodes in no other node's list (in-degree 0): a search finds them only by starting
+        there. More than a handful means the neighbour selection cut them off.
+    n_components : int
+        Groups of mutually reachable nodes (strongly connected components); 1 when every node
+        can reach every other.
+    build_distance_computations : int
+        Distances computed to build the graph and add to it.
+    build_distance_computations_per_point : float
+        The same per point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg import Index
+    >>> stats = Index.build(np.random.default_rng(0).normal(size=(500, 8))).stats()
+    >>> stats.n_nodes, stats.n_unreached, stats.n_components
+    (500, 0, 1)
+    """
+
+    n_nodes: int
+    n_copies: int
+    min_degree: int
+    max_degree: int
+    mean_degree: float
+    n_unreached: int
+    n_components: int
+    build_distance_computations: int
+    build_distance_computations_per_point: float
 
 
 class Index:
@@ -267,7 +315,8 @@ class Index:
         ef : int, optional
             Beam width: the search keeps the ``max(k, ef)`` nearest points found so far and
             stops a restart when its best candidate is farther than all of them. Larger is more
-            accurate and costs more distance computations. Default ``max(k, 48)``.
+            accurate and costs more distance computations. Default ``max(k, 48)``. Copies of
+            a point (see :meth:`stats`) count once: they join their point in the answer.
         n_searches : int, default=2
             Restarts, sharing one visited set: the first enters at one of the 16 points
             inserted first (linked while the graph was sparse, their links reach far), the
@@ -535,6 +584,46 @@ class Index:
         """Distances computed while building the index."""
         return self._core.build_distance_computations
 
+    def stats(self) -> GraphStats:
+        """Degrees, reachability and construction cost of the graph.
+
+        Computed on demand in time linear in the number of links.
+
+        Returns
+        -------
+        GraphStats
+
+        Raises
+        ------
+        ValueError
+            For an index built with ``graph=False``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.random.default_rng(0).normal(size=(500, 8)))
+        >>> stats = index.stats()
+        >>> stats.min_degree >= 1, stats.max_degree <= index.max_degree
+        (True, True)
+        """
+        stats = self._core.graph_stats()
+        if stats is None:
+            raise ValueError("this index has no graph (it was built with graph=False)")
+        n_nodes, n_copies, min_degree, max_degree, mean_degree, n_unreached, n_components = stats
+        build = self.build_distance_computations
+        return GraphStats(
+            n_nodes=n_nodes,
+            n_copies=n_copies,
+            min_degree=min_degree,
+            max_degree=max_degree,
+            mean_degree=mean_degree,
+            n_unreached=n_unreached,
+            n_components=n_components,
+            build_distance_computations=build,
+            build_distance_computations_per_point=build / (n_nodes + n_copies),
+        )
+
     def __repr__(self) -> str:
         band = ""
         if self.metric == "dtw":
@@ -542,7 +631,7 @@ class Index:
         head = f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}"
         if not self.has_graph:
             return f"{head}, graph=False)"
-        mean_degree = self._core.n_links / self.n_ids
+        mean_degree = self._core.n_links / self._core.n_nodes
         return (
             f"{head}, n_neighbors={self.n_neighbors}, max_degree={self.max_degree}, "
             f"mean_degree={mean_degree:.1f})"

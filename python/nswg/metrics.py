@@ -56,3 +56,47 @@ def _as_series(s: Any, name: str) -> np.ndarray:
     if not np.isfinite(series).all():
         raise ValueError(f"{name} holds NaN or inf")
     return series
+
+
+def recall_at_k(found_distances: Any, true_distances: Any, *, rtol: float = 1e-5) -> float:
+    """Recall@k counted by distance, so that ties do not count against anyone.
+
+    A found result is correct when its distance is at most the k-th true distance (within
+    ``rtol`` of it, as distances computed by different code may differ in the last bits): on
+    data with copies or equal distances, any of the tied points is a right answer, where a
+    comparison of ids would count a tied point missing from the true list as a miss.
+
+    Parameters
+    ----------
+    found_distances : array-like, shape=(k,) or (n_queries, k)
+        Distances of the found results to their query, as the index's metric gives them; a
+        missing result is ``inf``.
+    true_distances : array-like, same shape
+        Distances of the true k nearest, from exact search, nearest first.
+    rtol : float, default=1e-5
+        Relative tolerance at the k-th distance.
+
+    Returns
+    -------
+    float
+        Mean over queries of the fraction of the k results that are correct.
+
+    Examples
+    --------
+    >>> from nswg.metrics import recall_at_k
+    >>> recall_at_k([[0.0, 1.0, 2.0]], [[0.0, 1.0, 1.0]])   # the third is beyond the 3rd
+    0.6666666666666666
+    >>> recall_at_k([0.0, 1.0], [0.0, 1.0])                 # another point at distance 1
+    1.0
+    """
+    found = np.atleast_2d(np.asarray(found_distances, dtype=np.float64))
+    truth = np.atleast_2d(np.asarray(true_distances, dtype=np.float64))
+    if found.shape != truth.shape or found.size == 0:
+        raise ValueError(
+            f"found_distances and true_distances must have one non-empty shape, got "
+            f"{found.shape} and {truth.shape}"
+        )
+    if np.isnan(found).any() or np.isnan(truth).any():
+        raise ValueError("distances must not be NaN")
+    kth = truth[:, -1:]
+    return float(np.mean(found <= kth + rtol * np.abs(kth)))

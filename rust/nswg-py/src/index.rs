@@ -316,6 +316,34 @@ impl PyIndex {
         self.reading(py, Index::build_distance_computations)
     }
 
+    /// `(n_nodes, n_copies, min_degree, max_degree, mean_degree, n_unreached, n_components)`
+    /// of the graph; `None` for an index without one.
+    #[allow(clippy::type_complexity)]
+    fn graph_stats(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<Option<(usize, usize, usize, usize, f64, usize, usize)>> {
+        self.reading(py, |index| {
+            index.graph_stats().map(|s| {
+                (
+                    s.n_nodes,
+                    s.n_copies,
+                    s.min_degree,
+                    s.max_degree,
+                    s.mean_degree,
+                    s.n_unreached,
+                    s.n_components,
+                )
+            })
+        })
+    }
+
+    /// Number of nodes of the graph: the points that are not copies of another.
+    #[getter]
+    fn n_nodes(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::n_nodes)
+    }
+
     /// Number of directed links in the graph.
     #[getter]
     fn n_links(&self, py: Python<'_>) -> PyResult<usize> {

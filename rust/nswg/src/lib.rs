@@ -23,7 +23,7 @@ mod storage;
 mod sys;
 
 pub use error::{Error, Result};
-pub use graph::{GraphOptions, MAX_DEGREE};
+pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
 pub use index::{with_threads, Index, IndexOptions, Neighbors, QueryOptions};
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;

@@ -1,5 +1,6 @@
 //! The graph's adjacency: a flat, fixed-stride neighbour list per node.
 
+use super::copies::Copies;
 use crate::sys::prefetch::prefetch;
 
 /// Marks the unused tail of a node's fixed-size neighbour list.
@@ -14,6 +15,8 @@ pub(crate) struct Graph {
     /// Length of each node's list, derived from `links`, so that the search slices a list
     /// without scanning it for its end.
     degrees: Vec<u16>,
+    /// Groups of copies: only the first of each is a node with a list.
+    copies: Copies,
 }
 
 impl Graph {
@@ -22,6 +25,7 @@ impl Graph {
             max_degree,
             links: vec![INVALID; n * max_degree],
             degrees: vec![0; n],
+            copies: Copies::default(),
         }
     }
 
@@ -67,6 +71,45 @@ impl Graph {
     pub(crate) fn resize(&mut self, n: usize) {
         self.links.resize(n * self.max_degree, INVALID);
         self.degrees.resize(n, 0);
+        self.copies.resize(n);
+    }
+
+    /// The groups of identical points.
+    #[inline]
+    pub(crate) fn copies(&self) -> &Copies {
+        &self.copies
+    }
+
+    /// Makes `id`, which has no list yet, a copy of node `node`, `identical` to it or nearly.
+    pub(super) fn join_copy(&mut self, id: u32, node: u32, identical: bool) {
+        debug_assert_eq!(self.degrees[id as usize], 0);
+        let n = self.len();
+        self.copies.join(id, node, n, identical);
+    }
+
+    /// Sets the groups of copies read back from a file, `same_row` telling the identical
+    /// copies: `None` unless they are valid groups of this graph's points whose copies have no
+    /// list and are in no list.
+    pub(crate) fn with_copies(
+        mut self,
+        first: Vec<u32>,
+        same_row: impl Fn(u32, u32) -> bool,
+    ) -> Option<Self> {
+        if first.len() != self.len() {
+            return None;
+        }
+        let copies = Copies::from_firsts(first, same_row)?;
+        if copies.any() {
+            let orphan = (0..self.len() as u32).any(|id| {
+                copies.is_copy(id) && self.degrees[id as usize] != 0
+                    || self.neighbors(id).iter().any(|&x| copies.is_copy(x))
+            });
+            if orphan {
+                return None;
+            }
+        }
+        self.copies = copies;
+        Some(self)
     }
 
     /// The flat adjacency, `max_degree` entries per node.
@@ -104,6 +147,7 @@ impl Graph {
             max_degree,
             links,
             degrees,
+            copies: Copies::default(),
         })
     }
 }

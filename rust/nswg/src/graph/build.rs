@@ -14,6 +14,14 @@ use crate::storage::Tombstones;
 /// Each batch of the construction inserts at most this fraction of the points already linked.
 const BATCH_DIVISOR: usize = 32;
 
+/// A new point is a near copy of the nearest point its search finds when their ranking distance
+/// (a squared distance, for every metric) is at most this fraction of the one to the second
+/// nearest: closer than 1/1000 of the local spacing. Linked as nodes, such points behave as
+/// exact copies do (each one's twin vetoes the other candidates of its neighbour selection, and
+/// twins fill the search's beam in pairs); as copies, they cost one distance each at the end of
+/// a search that finds their node.
+const NEAR_COPY: f32 = 1e-6;
+
 /// The shape of a graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GraphOptions {
@@ -49,6 +57,12 @@ impl Default for GraphOptions {
 /// graph as it was before the batch, and its links are then added in a fixed order. The graph
 /// depends on the points, the parameters and the seed, not on the number of threads.
 ///
+/// Copies are not linked: `first_equal[i]` is the first of the new points whose row equals
+/// that of new point `from + i` (itself if none), and `same_row` tells whether two points' rows
+/// are equal. A new point whose row equals an earlier new point's, or that of the nearest point
+/// its search finds, or that is nearly as close to that point as a copy (see [`NEAR_COPY`]),
+/// joins that point's group of copies instead (see [`super::copies`]).
+///
 /// `progress` counts the points linked after each batch. Once it is cancelled the remaining
 /// searches are skipped and [`Error::Interrupted`] is returned, with the graph as it was before
 /// the call: the nodes from `from` on are dropped and the lists of older nodes restored.
@@ -60,9 +74,12 @@ pub(crate) fn insert<S: Space>(
     beam: Beam,
     seed: u64,
     from: usize,
+    first_equal: &[u32],
+    same_row: &(dyn Fn(u32, u32) -> bool + Sync),
     removed: &Tombstones,
     progress: &Progress,
 ) -> Result<u64> {
+    debug_assert_eq!(first_equal.len(), graph.len() - from);
     let n = graph.len();
     let mut n_distances = 0u64;
     let mut inserted = from.max(n.min(1));
@@ -74,19 +91,33 @@ pub(crate) fn insert<S: Space>(
     while inserted < n {
         let end = n.min(inserted + (inserted / BATCH_DIVISOR).max(1));
         // Each new point searches the graph of the points before the batch.
-        let chosen: Vec<(Vec<Candidate>, u64)> = (inserted..end)
+        let chosen: Vec<(Chosen, u64)> = (inserted..end)
             .into_par_iter()
             .map_init(
                 || (Search::new(n), space.query()),
                 |(s, distance), p| {
+                    let earlier = first_equal[p - from];
+                    if earlier != p as u32 {
+                        return (Chosen::CopyOf(earlier, true), 0);
+                    }
                     if progress.is_cancelled() {
-                        return (Vec::new(), 0);
+                        return (Chosen::Links(Vec::new()), 0);
                     }
                     let seed = seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     distance.set_query_row(p as u32);
                     s.greedy(distance, graph, removed, beam, seed, inserted);
-                    let kept = select_neighbors(s.nearest(), options.n_neighbors, distance);
-                    (kept, distance.take_cost().distances)
+                    let chosen = match s.nearest() {
+                        [c, ..] if c.distance == 0.0 && same_row(c.id, p as u32) => {
+                            Chosen::CopyOf(c.id, true)
+                        }
+                        [c, next, ..] if c.distance <= NEAR_COPY * next.distance => {
+                            Chosen::CopyOf(c.id, false)
+                        }
+                        found => {
+                            Chosen::Links(select_neighbors(found, options.n_neighbors, distance))
+                        }
+                    };
+                    (chosen, distance.take_cost().distances)
                 },
             )
             .collect();
@@ -100,11 +131,21 @@ pub(crate) fn insert<S: Space>(
 
         // Reverse links, grouped by the node that receives them.
         let mut incoming: Vec<(u32, Candidate)> = Vec::new();
-        for (offset, (kept, cost)) in chosen.iter().enumerate() {
+        for (offset, (chosen, cost)) in chosen.iter().enumerate() {
             let p = (inserted + offset) as u32;
+            n_distances += cost;
+            let kept = match chosen {
+                // In id order, so that the earlier point has joined its own group already.
+                Chosen::CopyOf(earlier, identical) => {
+                    let node = graph.copies().node_of(*earlier);
+                    let identical = *identical && graph.copies().is_identical(*earlier);
+                    graph.join_copy(p, node, identical);
+                    continue;
+                }
+                Chosen::Links(kept) => kept,
+            };
             let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
             graph.set_neighbors(p, &ids);
-            n_distances += cost;
             incoming.extend(kept.iter().map(|c| {
                 (
                     c.id,
@@ -146,6 +187,14 @@ pub(crate) fn insert<S: Space>(
         progress.set_done(inserted - from);
     }
     Ok(n_distances)
+}
+
+/// What the construction's search decided for a new point.
+enum Chosen {
+    /// Its neighbours.
+    Links(Vec<Candidate>),
+    /// It is a copy of this earlier point: identical, or nearly (see [`NEAR_COPY`]).
+    CopyOf(u32, bool),
 }
 
 /// The neighbour list of `target` with the `new` links added, pruned to `max_degree`.

@@ -6,7 +6,9 @@
 
 mod adjacency;
 mod build;
+mod copies;
 mod search;
+mod stats;
 mod store;
 mod visited;
 
@@ -14,3 +16,4 @@ pub(crate) use adjacency::Graph;
 pub(crate) use build::insert;
 pub use build::{GraphOptions, MAX_DEGREE};
 pub(crate) use search::{Beam, Search};
+pub use stats::GraphStats;

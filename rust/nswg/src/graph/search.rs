@@ -29,6 +29,9 @@ pub(crate) struct Beam {
     /// the others from random entry points. More are made while fewer than `k` points have been
     /// found.
     pub n_searches: usize,
+    /// Whether the copies of the nodes found are returned beside them (a query), or the nodes
+    /// alone (the construction, which never links a copy).
+    pub copies: bool,
 }
 
 /// Scratch state of one search, reused across queries by one thread (`Search` of
@@ -45,6 +48,8 @@ pub(crate) struct Search {
     order: Vec<(f64, u32)>,
     /// Unvisited neighbours of the node being expanded.
     fresh: Vec<u32>,
+    /// The results with the copies of the nodes found.
+    grouped: Vec<Candidate>,
 }
 
 impl Search {
@@ -55,6 +60,7 @@ impl Search {
             nearest: TopK::default(),
             order: Vec::new(),
             fresh: Vec::new(),
+            grouped: Vec::new(),
         }
     }
 
@@ -65,7 +71,8 @@ impl Search {
 
     /// Restarted greedy search for the nearest points to the query of `distance` among the
     /// first `limit` points of `graph`; `seed` draws the entry points. Removed points are walked
-    /// through but never kept as results.
+    /// through but never kept as results. With `beam.copies`, the copies of each node found are
+    /// returned beside it; the construction leaves them out, since they are never linked.
     ///
     /// The first restart starts from a random one of the first [`EARLY_ENTRIES`] points, each
     /// later one from a random unvisited entry point; a restart repeatedly expands the nearest
@@ -81,6 +88,7 @@ impl Search {
         seed: u64,
         limit: usize,
     ) {
+        let copies = beam.copies && graph.copies().any();
         self.visited.clear(graph.len());
         self.nearest.reset(beam.ef.max(beam.k));
         let wanted = beam.k.min(limit);
@@ -94,16 +102,27 @@ impl Search {
             } else {
                 self.pick_entry(&mut rng, limit)
             };
-            let Some(entry) = entry else {
+            let Some(drawn) = entry else {
                 break;
             };
             restarts += 1;
-            self.visited.insert(entry);
+            // A copy has no list: its node enters instead. Marking the copy keeps the draws
+            // moving on once its node is visited.
+            let drawn_first = self.visited.insert(drawn);
+            let entry = graph.copies().node_of(drawn);
+            let fresh = if entry == drawn {
+                drawn_first
+            } else {
+                self.visited.insert(entry)
+            };
+            if !fresh {
+                continue;
+            }
             // An entry point farther than every kept result would end its restart at once.
             let Some(first) = self.within(distance, entry) else {
                 continue;
             };
-            if !removed.contains(entry) {
+            if self.returns(entry, graph, removed, copies) {
                 self.nearest.insert(first);
             }
             self.candidates.clear();
@@ -133,10 +152,10 @@ impl Search {
                     };
                     // A removed point still leads somewhere: walk through it if it would have
                     // been kept, as hnswlib does with its deletion marks.
-                    let walk = if removed.contains(neighbor) {
-                        self.nearest.admits(c.distance)
-                    } else {
+                    let walk = if self.returns(neighbor, graph, removed, copies) {
                         self.nearest.insert(c)
+                    } else {
+                        self.nearest.admits(c.distance)
                     };
                     if walk {
                         // It may be expanded next: start loading its list.
@@ -148,6 +167,49 @@ impl Search {
             }
         }
         self.nearest.finish();
+        if copies {
+            self.add_copies(distance, graph, removed);
+        }
+    }
+
+    /// Whether node `id` is a result to keep: not removed, or, when the copies are returned,
+    /// with a copy not removed.
+    #[inline]
+    fn returns(&self, id: u32, graph: &Graph, removed: &Tombstones, copies: bool) -> bool {
+        !removed.contains(id) || copies && graph.copies().of(id).any(|c| !removed.contains(c))
+    }
+
+    /// Puts the copies not removed of each node found beside it, identical ones at its distance
+    /// (their distances need no computing), near ones at their own, and drops the removed nodes
+    /// kept for their copies. The store held `max(k, ef)` nodes, so copies never crowd out the
+    /// search's beam.
+    fn add_copies<Q: QueryDistance>(
+        &mut self,
+        distance: &mut Q,
+        graph: &Graph,
+        removed: &Tombstones,
+    ) {
+        let capacity = self.nearest.capacity();
+        let found = self.nearest.sorted_mut();
+        self.grouped.clear();
+        let copies = graph.copies();
+        for &c in found.iter() {
+            if !removed.contains(c.id) {
+                self.grouped.push(c);
+            }
+            for id in copies.of(c.id).filter(|&id| !removed.contains(id)) {
+                let d = if copies.is_identical(id) {
+                    c.distance
+                } else {
+                    // Unbounded: nothing is abandoned.
+                    distance.within(id, f32::INFINITY).unwrap_or(f32::INFINITY)
+                };
+                self.grouped.push(Candidate { id, distance: d });
+            }
+        }
+        self.grouped.sort_unstable();
+        self.grouped.truncate(capacity);
+        std::mem::swap(found, &mut self.grouped);
     }
 
     /// Exact search over the `n` points: every point not removed is compared with the query,

@@ -138,6 +138,16 @@ impl TopK {
         self.heap = BinaryHeap::from(keys);
     }
 
+    /// How many candidates it keeps.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The kept candidates as sorted by the last [`TopK::finish`], to rewrite in place.
+    pub(crate) fn sorted_mut(&mut self) -> &mut Vec<Candidate> {
+        &mut self.sorted
+    }
+
     /// The kept candidates, nearest first, as sorted by the last [`TopK::finish`].
     pub(crate) fn as_slice(&self) -> &[Candidate] {
         &self.sorted

@@ -33,6 +33,7 @@ impl WithSpace for BatchSearch<'_> {
             k,
             ef: options.ef,
             n_searches: options.n_searches,
+            copies: true,
         };
         let n = index.n_ids();
         let answers: Vec<(Vec<(i64, f32)>, Cost)> = (0..queries.len() as u32)

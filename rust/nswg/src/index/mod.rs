@@ -174,6 +174,7 @@ impl Index {
         self.advise_huge_pages();
         let link = Link {
             graph: self.graph.as_mut().expect("a graph, checked above"),
+            points: &self.points,
             options: &self.options,
             removed: &self.removed,
             from,
@@ -216,6 +217,17 @@ impl Index {
     /// Number of directed links in the graph (0 without one).
     pub fn n_links(&self) -> usize {
         self.graph.as_ref().map_or(0, Graph::n_links)
+    }
+
+    /// Number of nodes of the graph: the points that are not copies of another (every point
+    /// without a graph).
+    pub fn n_nodes(&self) -> usize {
+        self.n_ids() - self.graph.as_ref().map_or(0, |g| g.copies().count())
+    }
+
+    /// Degrees and reachability of the graph; `None` without one.
+    pub fn graph_stats(&self) -> Option<graph::GraphStats> {
+        self.graph.as_ref().map(Graph::stats)
     }
 
     /// Distances computed while building and adding.
@@ -272,6 +284,7 @@ impl Index {
 /// The linking of new rows, run by [`metric::with_space`] once the metric is set up.
 struct Link<'a> {
     graph: &'a mut Graph,
+    points: &'a Points,
     options: &'a IndexOptions,
     removed: &'a Tombstones,
     from: usize,
@@ -288,7 +301,9 @@ impl WithSpace for Link<'_> {
             k: graph_options.n_neighbors,
             ef: o.ef_construction,
             n_searches: o.n_searches,
+            copies: false,
         };
+        let first_same = self.points.first_same_rows(self.from);
         graph::insert(
             self.graph,
             space,
@@ -296,6 +311,8 @@ impl WithSpace for Link<'_> {
             beam,
             o.seed,
             self.from,
+            &first_same,
+            &|a, b| self.points.same_row(a, b),
             self.removed,
             self.progress,
         )

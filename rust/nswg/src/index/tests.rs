@@ -1,6 +1,6 @@
 use super::*;
 use crate::error::Error;
-use crate::graph::{Beam, GraphOptions, Search};
+use crate::graph::{Beam, GraphOptions, GraphStats, Search};
 use crate::metric::{
     self, dtw_squared_unbounded, Band, Cost, Metric, QueryDistance, Space, WithSpace,
 };
@@ -198,6 +198,7 @@ impl WithSpace for CompareWithUnbounded<'_> {
             k: 5,
             ef: 32,
             n_searches: 2,
+            copies: true,
         };
         let (mut a, mut b) = (Search::new(n), Search::new(n));
         let (mut full, mut saved) = (0, 0);
@@ -622,4 +623,122 @@ fn bad_input_is_an_error() {
         index.search(vec![f32::INFINITY, 2.0], &query(1, false)),
         Err(Error::NonFinite { .. })
     ));
+}
+
+/// `data` (rows of `dim`) followed by copies of its first `n_copied` rows, each moved by `noise`
+/// times a deterministic pattern (0 for exact copies).
+fn with_copies(data: &[f32], dim: usize, n_copied: usize, noise: f32) -> Vec<f32> {
+    let mut out = data.to_vec();
+    out.extend(
+        data[..n_copied * dim]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x + noise * ((i % 7) as f32 - 3.0)),
+    );
+    out
+}
+
+#[test]
+fn copies_are_grouped_behind_one_node_and_returned_beside_it() {
+    let (n, dim, k) = (2000, 12, 10);
+    let distinct = gaussian_like(n, dim, 91);
+    let queries = gaussian_like(200, dim, 92);
+    let alone = Index::build(distinct.clone(), dim, options(Metric::Euclidean)).unwrap();
+    for noise in [0.0, 1e-6] {
+        let data = with_copies(&distinct, dim, n / 2, noise);
+        let index = Index::build(data, dim, options(Metric::Euclidean)).unwrap();
+        let stats = index.graph_stats().unwrap();
+        assert_eq!((stats.n_nodes, stats.n_copies), (n, n / 2), "noise {noise}");
+        // The graph over the nodes is the graph of the rows without their copies.
+        assert_eq!(
+            stats,
+            Index::graph_stats(&alone)
+                .map(|s| GraphStats {
+                    n_copies: n / 2,
+                    ..s
+                })
+                .unwrap()
+        );
+        let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+        let found = index.search(queries.clone(), &query(k, false)).unwrap();
+        // Every distance reported is the true one, and ties count.
+        for (q, row) in found.ids.chunks(k).enumerate() {
+            let kth = exact.distances[q * k + k - 1];
+            let mut hits = 0;
+            for (j, &id) in row.iter().enumerate() {
+                let d = found.distances[q * k + j];
+                let truth: f32 = index
+                    .points
+                    .row(id as u32)
+                    .iter()
+                    .zip(&queries[q * dim..(q + 1) * dim])
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f32>()
+                    .sqrt();
+                assert!((d - truth).abs() <= 1e-5 * truth.max(1.0), "{d} vs {truth}");
+                hits += usize::from(d <= kth * (1.0 + 1e-5));
+            }
+            assert!(hits >= k - 2, "query {q}: {hits} of {k}");
+        }
+    }
+}
+
+#[test]
+fn copies_survive_removal_adding_and_compaction() {
+    let (n, dim) = (500, 6);
+    let distinct = gaussian_like(n, dim, 93);
+    let mut index = Index::build(
+        with_copies(&distinct, dim, 100, 0.0),
+        dim,
+        options(Metric::Euclidean),
+    )
+    .unwrap();
+    // Removing the node of a group leaves its copy findable; removing both leaves neither.
+    index.remove(&[7]).unwrap();
+    let q = distinct[7 * dim..8 * dim].to_vec();
+    let got = index.search(q.clone(), &query(1, false)).unwrap();
+    assert_eq!((got.ids[0], got.distances[0]), (n as i64 + 7, 0.0));
+    index.remove(&[n as u64 + 7]).unwrap();
+    assert!(index.search(q.clone(), &query(3, false)).unwrap().distances[0] > 0.0);
+    // Added copies of built rows join their groups through the construction's search.
+    let first_added = index
+        .add(with_copies(&distinct, dim, 50, 0.0)[n * dim..].to_vec())
+        .unwrap();
+    assert_eq!(first_added, n as u64 + 100);
+    // All but the copy of row 7, whose group is removed: the construction never returns removed
+    // points, so that copy is a node of its own.
+    assert_eq!(index.graph_stats().unwrap().n_copies, 149);
+    let got = index
+        .search(distinct[..dim].to_vec(), &query(3, false))
+        .unwrap();
+    let mut ids = got.ids.clone();
+    ids.sort_unstable();
+    assert_eq!(ids, [0, n as i64, n as i64 + 100]);
+    let kept = index.compact().unwrap();
+    assert_eq!(kept.len(), n + 148);
+    assert_eq!(index.graph_stats().unwrap().n_copies, 148);
+}
+
+#[test]
+fn an_index_of_identical_points_answers_k_of_them() {
+    for metric in [
+        Metric::Euclidean,
+        Metric::Cosine,
+        Metric::Dtw {
+            band: Band::Radius(1),
+        },
+    ] {
+        let n = 300;
+        let index = Index::build([1.0f32, 2.0, 3.0].repeat(n), 3, options(metric)).unwrap();
+        assert_eq!(index.graph_stats().unwrap().n_nodes, 1);
+        for k in [1, 10, n] {
+            let got = index.search(vec![1.0, 2.0, 4.0], &query(k, false)).unwrap();
+            let mut ids = got.ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), k, "{metric:?}");
+            assert_eq!(got.n_distance_computations, [1]);
+            assert!(got.distances.iter().all(|&d| d == got.distances[0]));
+        }
+    }
 }

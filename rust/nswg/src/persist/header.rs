@@ -9,7 +9,11 @@ use crate::index::{Index, IndexOptions};
 use crate::metric::{Band, Metric};
 
 pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
-pub const FORMAT_VERSION: u32 = 1;
+/// The version written. Version 2 added the section of exact copies after the deletion marks;
+/// version 1 files, which have none, are still read.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version read.
+const OLDEST_VERSION: u32 = 1;
 /// Magic, version, metric, then nine u64 fields.
 pub(super) const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 9;
 
@@ -19,6 +23,7 @@ const NO_RADIUS: u64 = u64::MAX;
 /// An index file's header, its fields as the file has them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Header {
+    pub version: u32,
     pub metric: u32,
     pub radius: u64,
     pub n_neighbors: u64,
@@ -49,6 +54,7 @@ impl Header {
             max_degree: 0,
         });
         Self {
+            version: FORMAT_VERSION,
             metric,
             radius,
             n_neighbors: graph.n_neighbors as u64,
@@ -65,7 +71,7 @@ impl Header {
     pub(super) fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut bytes = [0u8; HEADER_LEN];
         bytes[..8].copy_from_slice(MAGIC);
-        bytes[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.version.to_le_bytes());
         bytes[12..16].copy_from_slice(&self.metric.to_le_bytes());
         let fields = [
             self.radius,
@@ -88,11 +94,14 @@ impl Header {
     pub(super) fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, Error> {
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        if version > FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
             });
+        }
+        if version < OLDEST_VERSION {
+            return Err(Error::Corrupt(format!("unknown format version {version}")));
         }
         let mut f = [0u64; 9];
         for (x, at) in f.iter_mut().zip(bytes[16..].chunks_exact(8)) {
@@ -100,6 +109,7 @@ impl Header {
         }
         let [radius, n_neighbors, max_degree, ef_construction, n_searches, seed, build, n, dim] = f;
         Ok(Self {
+            version,
             metric: u32_at(12),
             radius,
             n_neighbors,

@@ -34,6 +34,14 @@ pub fn write_index<W: Write>(index: &Index, w: W) -> std::io::Result<()> {
         .map(|id| u8::from(index.removed().contains(id)))
         .collect();
     w.write_all(&marks)?;
+    // Copies, as (copy, node) pairs in increasing copy order.
+    let firsts = index.graph().map_or(&[][..], |g| g.copies().firsts());
+    let pairs: Vec<u32> = (0..firsts.len() as u32)
+        .filter(|&id| firsts[id as usize] != id)
+        .flat_map(|id| [id, firsts[id as usize]])
+        .collect();
+    w.write_all(&(pairs.len() as u64 / 2).to_le_bytes())?;
+    write_values(&mut w, &pairs, |x| x.to_le_bytes())?;
     let crc = w.hasher.clone().finalize();
     w.inner.write_all(&crc.to_le_bytes())?;
     w.inner.flush()
@@ -90,9 +98,12 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         .and_then(|v| v.checked_add(n))
         .and_then(|v| v.checked_add(HEADER_LEN + 4))
         .ok_or_else(|| corrupt("sizes in the header overflow"))?;
-    if len != expected as u64 {
+    // Version 2 adds the copies: their count, then (copy, node) pairs of two u32.
+    let has_copies = header.version >= 2;
+    let short = if has_copies { expected + 8 } else { expected };
+    if len < short as u64 || !has_copies && len != short as u64 {
         return Err(Error::Corrupt(format!(
-            "the file has {len} bytes where its header promises {expected}: truncated or corrupted"
+            "the file has {len} bytes where its header promises {short}: truncated or corrupted"
         ))
         .into());
     }
@@ -100,6 +111,24 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     let links = read_values(&mut r, n * max_degree, u32::from_le_bytes)?;
     let mut marks = vec![0u8; n];
     r.read_exact(&mut marks)?;
+    let mut pairs = Vec::new();
+    if has_copies {
+        let mut count = [0u8; 8];
+        r.read_exact(&mut count)?;
+        let count = u64::from_le_bytes(count);
+        let whole = count
+            .checked_mul(8)
+            .and_then(|b| b.checked_add(short as u64));
+        if whole != Some(len) {
+            return Err(Error::Corrupt(format!(
+                "the file has {len} bytes where its header and its {count} copies promise {}: \
+                 truncated or corrupted",
+                whole.map_or("more".to_string(), |w| w.to_string())
+            ))
+            .into());
+        }
+        pairs = read_values(&mut r, 2 * size(count)?, u32::from_le_bytes)?;
+    }
     let computed = r.hasher.clone().finalize();
     let mut crc = [0u8; 4];
     r.inner.read_exact(&mut crc)?;
@@ -117,10 +146,14 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     let points = Points::new(data, dim, options.metric.allows_padding())
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
     let graph = match options.graph {
-        None => None,
-        Some(_) => Some(
-            Graph::from_links(max_degree, links).ok_or_else(|| corrupt("bad adjacency lists"))?,
-        ),
+        None if pairs.is_empty() => None,
+        None => return Err(corrupt("copies in an index without a graph")),
+        Some(_) => {
+            let graph = Graph::from_links(max_degree, links)
+                .ok_or_else(|| corrupt("bad adjacency lists"))?;
+            let same_row = |a, b| points.same_row(a, b);
+            Some(with_copies(graph, &pairs, same_row).ok_or_else(|| corrupt("bad copies"))?)
+        }
     };
     let index = Index::from_parts(
         points,
@@ -132,6 +165,23 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     .map_err(|e| Error::Corrupt(format!("bad parameters: {e}")))?;
     index.advise_huge_pages();
     Ok(index)
+}
+
+/// `graph` with the copies of the (copy, node) `pairs` read from a file, which must come in
+/// increasing copy order.
+fn with_copies(graph: Graph, pairs: &[u32], same_row: impl Fn(u32, u32) -> bool) -> Option<Graph> {
+    let n = graph.len();
+    let mut first: Vec<u32> = (0..n as u32).collect();
+    let mut last = None;
+    for pair in pairs.chunks_exact(2) {
+        let (copy, node) = (pair[0], pair[1]);
+        if copy as usize >= n || last.is_some_and(|l| copy <= l) {
+            return None;
+        }
+        last = Some(copy);
+        first[copy as usize] = node;
+    }
+    graph.with_copies(first, same_row)
 }
 
 /// Reads `n` values of 4 bytes each, converting them chunk by chunk into the returned vector.
@@ -280,7 +330,14 @@ pub fn check_any_bytes(bytes: &[u8]) -> bool {
     }
     let mut again = Vec::new();
     write_index(&index, &mut again).expect("writing to memory");
-    assert_eq!(again, bytes, "a file that loads is written back alike");
+    if bytes[8..12] == FORMAT_VERSION.to_le_bytes() {
+        assert_eq!(again, bytes, "a file that loads is written back alike");
+    } else {
+        // An older version is written in the current one, which then holds steady.
+        let mut third = Vec::new();
+        write_index(&read_index(&again).expect("rewritten"), &mut third).expect("writing");
+        assert_eq!(third, again, "a rewritten file is written back alike");
+    }
     true
 }
 
@@ -394,14 +451,16 @@ mod tests {
             read_index(b"GIF89a..........................................."),
             Err(Error::Corrupt(_))
         ));
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         assert_eq!(
             read_index(&bytes).unwrap_err(),
             Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: FORMAT_VERSION + 1,
+                supported: FORMAT_VERSION
             }
         );
+        bytes[8..12].copy_from_slice(&0u32.to_le_bytes());
+        assert!(matches!(read_index(&bytes), Err(Error::Corrupt(_))));
     }
 
     #[test]
@@ -434,8 +493,13 @@ mod tests {
         let values: Vec<f32> = (0..30 * 3).map(|i| ((i * 7 % 11) as f32) - 4.5).collect();
         let mut series = values.clone();
         series[5] = f32::NAN;
+        // Exact and near copies, so that mutations reach the section of copies.
+        let mut copies = values.clone();
+        copies.extend_from_slice(&values[..6]);
+        copies.extend(values[..6].iter().map(|x| x + 1e-6));
         let mut seeds = vec![
             tiny(Metric::Euclidean, values.clone(), 3),
+            tiny(Metric::Euclidean, copies, 3),
             tiny(Metric::Cosine, values.clone(), 3),
             tiny(
                 Metric::Dtw {

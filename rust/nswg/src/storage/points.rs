@@ -161,11 +161,74 @@ impl Points {
     pub(crate) fn as_slice(&self) -> &[f32] {
         &self.data
     }
+
+    /// Whether rows `a` and `b` hold the same values, bit for bit (so any distance treats them
+    /// alike).
+    pub(crate) fn same_row(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (self.row(a), self.row(b));
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    /// For each row from `from` on, the first row from `from` on that is the same (itself if
+    /// none): one hash of each row, and a comparison for rows whose hashes agree.
+    pub(crate) fn first_same_rows(&self, from: usize) -> Vec<u32> {
+        use std::collections::hash_map::{DefaultHasher, Entry, HashMap};
+        use std::hash::{Hash, Hasher};
+        let mut first_by_hash: HashMap<u64, Vec<u32>> = HashMap::new();
+        (from..self.len())
+            .map(|p| {
+                let p = p as u32;
+                let mut hasher = DefaultHasher::new();
+                for x in self.row(p) {
+                    x.to_bits().hash(&mut hasher);
+                }
+                self.row(p).len().hash(&mut hasher);
+                match first_by_hash.entry(hasher.finish()) {
+                    Entry::Vacant(e) => {
+                        e.insert(vec![p]);
+                        p
+                    }
+                    Entry::Occupied(mut e) => {
+                        let firsts = e.get_mut();
+                        match firsts.iter().find(|&&f| self.same_row(f, p)) {
+                            Some(&f) => f,
+                            None => {
+                                firsts.push(p);
+                                p
+                            }
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_first_same_row() {
+        let data = vec![
+            1.0,
+            2.0,
+            3.0,
+            4.0,
+            1.0,
+            2.0,
+            3.0,
+            4.0,
+            1.0,
+            f32::NAN,
+            1.0,
+            2.0,
+        ];
+        let points = Points::new(data, 2, true).unwrap();
+        assert_eq!(points.first_same_rows(0), [0, 1, 0, 1, 4, 0]);
+        assert_eq!(points.first_same_rows(2), [2, 3, 4, 2]);
+        assert!(points.same_row(0, 5) && !points.same_row(4, 0) && !points.same_row(0, 1));
+    }
 
     #[test]
     fn trailing_nan_padding_gives_true_lengths() {
