@@ -11,6 +11,13 @@ same ids and distance counts. The graph is built once (by the installed nswg) an
 
 Reports recall@10 (ties counted as correct), and QPS of each build: best and median of the
 rounds, and the median of the per-round ratios.
+
+With ``--curve``, a change to the construction is measured instead: each build builds its own
+graph over the same rows (default parameters, 2 threads), and both sweep ``--efs`` in
+alternating rounds; QPS at recall 0.90, 0.95 and 0.99 is interpolated log-linearly on each
+build's curve of per-setting median QPS, and the ratios new/base are reported.
+
+    python benchmarks/paired_builds.py --base OLD/_core...so --new python/nswg/_core...so --curve
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from words_vs_peers import at_recall
 
 GLOVE = Path(__file__).resolve().parents[1] / ".." / "shared/data/wordvec/glove.6B.50d.float32.npy"
 
@@ -50,12 +58,17 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-out/paired"))
     parser.add_argument("--ef", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--curve", action="store_true", help="each build builds its own graph")
+    parser.add_argument("--efs", type=int, nargs="+", default=[16, 24, 32, 48, 64, 96, 128, 192])
     args = parser.parse_args()
 
     X = np.load(args.glove)
     base_rows, raw = X[:-1000], X[-1000:]
     queries = np.ascontiguousarray(raw / np.linalg.norm(raw, axis=1, keepdims=True))
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.curve:
+        curves(args, base_rows, queries)
+        return
     graph, kth_file = args.workdir / "glove.nswg", args.workdir / "kth.npy"
     if not graph.exists():
         import nswg
@@ -86,6 +99,55 @@ def main() -> None:
         f"{statistics.median(qps['base']):.0f} new {statistics.median(qps['new']):.0f}; "
         f"median of per-round ratios {statistics.median(ratios):.3f}x"
     )
+
+
+def curves(args: argparse.Namespace, rows: np.ndarray, queries: np.ndarray) -> None:
+    """Each build's own graph, swept over ``args.efs`` in alternating rounds."""
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    kth = np.sort(1 - queries @ unit.T, axis=1)[:, 9]
+    cores = {name: load_core(path) for name, path in (("base", args.base), ("new", args.new))}
+    indexes = {}
+    for name, core in cores.items():
+        start = time.perf_counter()
+        indexes[name] = core.Index.build(
+            np.ascontiguousarray(rows, dtype=np.float32),
+            metric="cosine",
+            sakoe_chiba_radius=None,
+            graph=(16, 32),
+            ef_construction=100,
+            n_searches=2,
+            seed=0,
+            n_threads=2,
+            progress=None,
+        )
+        print(f"{name}: built in {time.perf_counter() - start:.1f} s (2 threads)", flush=True)
+    recall = {}
+    for name in cores:
+        for ef in args.efs:
+            _, distances, _, _ = search(cores[name], indexes[name], queries, ef)
+            recall[name, ef] = float((distances <= kth[:, None] + 1e-6).mean())
+    seconds: dict[tuple[str, int], list[float]] = {key: [] for key in recall}
+    for r in range(args.rounds):
+        for ef in args.efs:
+            for name in ("base", "new") if r % 2 == 0 else ("new", "base"):
+                start = time.perf_counter()
+                search(cores[name], indexes[name], queries, ef)
+                seconds[name, ef].append(time.perf_counter() - start)
+    qps = {key: len(queries) / statistics.median(s) for key, s in seconds.items()}
+    print(f"1 thread, {args.rounds} alternating rounds, median QPS per setting")
+    for ef in args.efs:
+        print(
+            f"ef={ef:4}: base recall {recall['base', ef]:.4f} QPS {qps['base', ef]:7.0f}; "
+            f"new recall {recall['new', ef]:.4f} QPS {qps['new', ef]:7.0f}"
+        )
+    for target in (0.90, 0.95, 0.99):
+        at = {
+            name: at_recall([(recall[name, ef], qps[name, ef]) for ef in args.efs], target)
+            for name in cores
+        }
+        (b, b_note), (n, n_note) = at["base"], at["new"]
+        ratio = f"{n / b:.3f}x" if b and n else "n/a"
+        print(f"QPS at recall {target}: base {b} {b_note} new {n} {n_note}: new/base {ratio}")
 
 
 if __name__ == "__main__":
