@@ -4,8 +4,8 @@ The check that a change keeps the speed: the extension of the commit before it (
 ``_core*.so`` of an install of that commit) and of the change (``--new``) load the same index
 file and answer the same queries, one thread each, alternating (base first on even rounds, new
 first on odd ones), so that the shared machine's noise falls on both alike. Both must give the
-same ids and distance counts. The graph is built once (by the installed nswg) and kept in
-``--workdir``.
+same ids and distance counts. The graph is built once (by the base extension, since a newer
+one reads older files) and kept in ``--workdir``.
 
     python benchmarks/paired_builds.py --base OLD/_core...so --new python/nswg/_core...so
 
@@ -43,6 +43,22 @@ def load_core(path: Path) -> ModuleType:
     return module
 
 
+def build(core: ModuleType, rows: np.ndarray, graph: tuple[int, int]) -> object:
+    """A cosine index over ``rows`` by ``core``, with the defaults of ``Index.build``, on 2
+    threads."""
+    return core.Index.build(
+        np.ascontiguousarray(rows, dtype=np.float32),
+        metric="cosine",
+        sakoe_chiba_radius=None,
+        graph=graph,
+        ef_construction=100,
+        n_searches=2,
+        seed=0,
+        n_threads=2,
+        progress=None,
+    )
+
+
 def search(core: ModuleType, index: object, queries: np.ndarray, ef: int) -> tuple:
     try:  # the keyword-only binding
         return index.search(queries, k=10, ef=ef, n_searches=2, exact=False, n_threads=1)
@@ -69,16 +85,19 @@ def main() -> None:
     if args.curve:
         curves(args, base_rows, queries)
         return
-    graph, kth_file = args.workdir / "glove.nswg", args.workdir / "kth.npy"
-    if not graph.exists():
-        import nswg
+    paired(args, base_rows, queries)
 
-        nswg.Index.build(base_rows, metric="cosine", n_neighbors=24).save(graph)
+
+def paired(args: argparse.Namespace, base_rows: np.ndarray, queries: np.ndarray) -> None:
+    """Both extensions search one saved graph at ``args.ef`` in alternating rounds."""
+    graph, kth_file = args.workdir / "glove.nswg", args.workdir / "kth.npy"
+    cores = {name: load_core(path) for name, path in (("base", args.base), ("new", args.new))}
+    if not graph.exists():
+        # Built and saved by the base extension: a newer one reads every older file format.
+        build(cores["base"], base_rows, (24, 48)).save(str(graph))
         unit = base_rows / np.linalg.norm(base_rows, axis=1, keepdims=True)
         np.save(kth_file, np.sort(1 - queries @ unit.T, axis=1)[:, 9])
     kth = np.load(kth_file)
-
-    cores = {name: load_core(path) for name, path in (("base", args.base), ("new", args.new))}
     indexes = {name: core.Index.load(str(graph)) for name, core in cores.items()}
     first = {n: search(cores[n], indexes[n], queries, args.ef) for n in cores}
     assert (first["base"][0] == first["new"][0]).all(), "the builds answer differently"
@@ -109,17 +128,7 @@ def curves(args: argparse.Namespace, rows: np.ndarray, queries: np.ndarray) -> N
     indexes = {}
     for name, core in cores.items():
         start = time.perf_counter()
-        indexes[name] = core.Index.build(
-            np.ascontiguousarray(rows, dtype=np.float32),
-            metric="cosine",
-            sakoe_chiba_radius=None,
-            graph=(16, 32),
-            ef_construction=100,
-            n_searches=2,
-            seed=0,
-            n_threads=2,
-            progress=None,
-        )
+        indexes[name] = build(core, rows, (16, 32))
         print(f"{name}: built in {time.perf_counter() - start:.1f} s (2 threads)", flush=True)
     recall = {}
     for name in cores:
