@@ -33,7 +33,7 @@ test: install ## Python tests against the installed package
 .PHONY: docs
 docs: ## The API reference and guides, as HTML in docs/_build/html (a warning fails the build)
 	$(PYTHON) -m pip install ".[docs]"
-	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(PYTHON) -m sphinx -E -W --keep-going -b html docs docs/_build/html
 
 .PHONY: wheel
 wheel: ## The abi3 wheel and the sdist, in dist/

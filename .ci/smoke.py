@@ -26,14 +26,14 @@ from nswg.metrics import dtw
 def check(condition: bool, what: str) -> None:
     if not condition:
         sys.exit(f"smoke test failed: {what}")
-    print(f"ok  {what}")
+    print(f"ok  {what}", flush=True)
 
 
 def main() -> None:
     repository = Path(__file__).resolve().parents[1]
     installed = Path(nswg.__file__).resolve()
     check(repository not in installed.parents, f"nswg is imported from the install ({installed})")
-    print(f"    nswg {nswg.__version__}, SIMD {nswg._core.simd_features() or 'none'}")
+    print(f"    nswg {nswg.__version__}, SIMD {nswg._core.simd_features() or 'none'}", flush=True)
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 24)).astype(np.float32)

@@ -1,9 +1,9 @@
 """Sphinx configuration of nswg's documentation: the guides in Markdown, the API reference from
 the numpydoc docstrings of the installed package.
 
-Build with ``pip install ".[docs]"`` then ``sphinx-build -W -b html docs docs/_build/html``:
-every warning fails the build, and so does a public name (one in the ``__all__`` of a module in
-``PUBLIC_MODULES``) that the reference leaves out.
+Build with ``make docs`` (``pip install ".[docs]"``, then ``sphinx-build -E -W --keep-going -b
+html docs docs/_build/html``): every warning fails the build, and so does a public name (one in
+the ``__all__`` of a module in ``PUBLIC_MODULES``) that the reference leaves out.
 """
 
 from __future__ import annotations
