@@ -10,7 +10,8 @@ one reads older files) and kept in ``--workdir``.
     python benchmarks/paired_builds.py --base OLD/_core...so --new python/nswg/_core...so
 
 Reports recall@10 (ties counted as correct), and QPS of each build: best and median of the
-rounds, and the median of the per-round ratios.
+rounds, and the median of the per-round ratios. ``--batch 1`` searches one query per call, which
+weighs the binding's cost per call (argument parsing, array conversion) against the search.
 
 With ``--curve``, a change to the construction is measured instead: each build builds its own
 graph over the same rows (default parameters, 2 threads), and both sweep ``--efs`` in
@@ -59,7 +60,13 @@ def build(core: ModuleType, rows: np.ndarray, graph: tuple[int, int]) -> object:
     )
 
 
-def search(core: ModuleType, index: object, queries: np.ndarray, ef: int) -> tuple:
+def search(index: object, queries: np.ndarray, ef: int, batch: int) -> tuple:
+    """ids, distances and distance counts of all queries, searched ``batch`` queries a call."""
+    parts = [search_call(index, queries[i : i + batch], ef) for i in range(0, len(queries), batch)]
+    return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
+
+
+def search_call(index: object, queries: np.ndarray, ef: int) -> tuple:
     try:  # the keyword-only binding
         return index.search(queries, k=10, ef=ef, n_searches=2, exact=False, n_threads=1)
     except TypeError:  # the positional one of 0.1.0
@@ -76,6 +83,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--curve", action="store_true", help="each build builds its own graph")
     parser.add_argument("--efs", type=int, nargs="+", default=[16, 24, 32, 48, 64, 96, 128, 192])
+    parser.add_argument("--batch", type=int, default=1000, help="queries per search call")
     args = parser.parse_args()
 
     X = np.load(args.glove)
@@ -99,7 +107,7 @@ def paired(args: argparse.Namespace, base_rows: np.ndarray, queries: np.ndarray)
         np.save(kth_file, np.sort(1 - queries @ unit.T, axis=1)[:, 9])
     kth = np.load(kth_file)
     indexes = {name: core.Index.load(str(graph)) for name, core in cores.items()}
-    first = {n: search(cores[n], indexes[n], queries, args.ef) for n in cores}
+    first = {n: search(indexes[n], queries, args.ef, args.batch) for n in cores}
     assert (first["base"][0] == first["new"][0]).all(), "the builds answer differently"
     assert (first["base"][2] == first["new"][2]).all(), "the builds count differently"
     recall = float((first["new"][1] <= kth[:, None] + 1e-6).mean())
@@ -107,12 +115,13 @@ def paired(args: argparse.Namespace, base_rows: np.ndarray, queries: np.ndarray)
     for r in range(args.rounds):
         for name in ("base", "new") if r % 2 == 0 else ("new", "base"):
             start = time.perf_counter()
-            search(cores[name], indexes[name], queries, args.ef)
+            search(indexes[name], queries, args.ef, args.batch)
             seconds[name].append(time.perf_counter() - start)
     qps = {n: [len(queries) / s for s in seconds[n]] for n in seconds}
     ratios = [n / b for b, n in zip(qps["base"], qps["new"])]
     print(
-        f"ef={args.ef} recall@10={recall:.4f}, 1 thread, {args.rounds} alternating rounds: "
+        f"ef={args.ef} recall@10={recall:.4f}, 1 thread, {args.batch} queries a call, "
+        f"{args.rounds} alternating rounds: "
         f"best QPS base {max(qps['base']):.0f} new {max(qps['new']):.0f} "
         f"({max(qps['new']) / max(qps['base']):.3f}x); median QPS base "
         f"{statistics.median(qps['base']):.0f} new {statistics.median(qps['new']):.0f}; "
@@ -133,14 +142,14 @@ def curves(args: argparse.Namespace, rows: np.ndarray, queries: np.ndarray) -> N
     recall = {}
     for name in cores:
         for ef in args.efs:
-            _, distances, _, _ = search(cores[name], indexes[name], queries, ef)
+            _, distances, _ = search(indexes[name], queries, ef, args.batch)
             recall[name, ef] = float((distances <= kth[:, None] + 1e-6).mean())
     seconds: dict[tuple[str, int], list[float]] = {key: [] for key in recall}
     for r in range(args.rounds):
         for ef in args.efs:
             for name in ("base", "new") if r % 2 == 0 else ("new", "base"):
                 start = time.perf_counter()
-                search(cores[name], indexes[name], queries, ef)
+                search(indexes[name], queries, ef, args.batch)
                 seconds[name, ef].append(time.perf_counter() - start)
     qps = {key: len(queries) / statistics.median(s) for key, s in seconds.items()}
     print(f"1 thread, {args.rounds} alternating rounds, median QPS per setting")

@@ -12,7 +12,7 @@ from typing import final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FORMAT_VERSION", "__version__", "Index", "dtw"]
+__all__ = ["FORMAT_VERSION", "__version__", "Index", "dtw", "simd_features"]
 
 #: The crate's version (``CARGO_PKG_VERSION``).
 __version__: str
@@ -151,3 +151,7 @@ def dtw(
 ) -> float:
     """DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
     `None` is the full window."""
+
+def simd_features() -> list[str]:
+    """The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU
+    has none or `NSWG_SIMD=portable` was set before the first distance."""

@@ -370,8 +370,15 @@ class UCRSummary:
     def radius(self, length: int | None = None) -> int:
         """Sakoe-Chiba radius of the learned window for series of ``length`` points.
 
-        ``length`` defaults to the dataset's; give it for variable-length datasets.
-        See :func:`ucr_window_radius`.
+        Parameters
+        ----------
+        length : int, optional
+            The series length; the dataset's by default. Needed for variable-length datasets.
+
+        Returns
+        -------
+        int
+            ``ceil(dtw_window_percent * length / 100)``, as :func:`ucr_window_radius`.
         """
         if length is None:
             if self.length is None:

@@ -486,6 +486,11 @@ class Index:
         disk, then renamed over ``path``, so an interrupted save leaves the previous file intact.
         The format is versioned and checksummed (see ``docs/format.md``).
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; a file already there is replaced.
+
         Raises
         ------
         OSError
@@ -505,6 +510,15 @@ class Index:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Index:
         """Load an index saved by :meth:`save`; it answers every query as the saved one did.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by :meth:`save`, by this release or an earlier one.
+
+        Returns
+        -------
+        Index
 
         Raises
         ------

@@ -9,6 +9,8 @@ import numpy as np
 from nswg import _core
 from nswg._validation import band_radius, numeric_array, to_float32
 
+__all__ = ["dtw"]
+
 
 def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = None) -> float:
     """Dynamic Time Warping between two univariate series.

@@ -8,14 +8,14 @@ with the graph search of an NSW index (or, with ``exact=True``, with the core's 
 They need scikit-learn 1.6 or later (``pip install scikit-learn``).
 
 Differences from ``sklearn.neighbors``
--------------------------------------
+--------------------------------------
 - ``radius`` and ``window`` are the Sakoe-Chiba band of ``metric="dtw"``, as in
   :meth:`nswg.Index.build`; they have nothing to do with sklearn's radius-neighbours queries,
   which these estimators do not offer.
 - ``n_jobs=None`` uses one thread per core (nswg's default), not one thread: results do not
   depend on the number of threads.
 - Distances are float32, the precision the core computes in.
-- Data are converted to float32 once, in :meth:`fit`.
+- Data are converted to float32 once, in ``fit``.
 - Pickles (and deep copies) carry the fitted index, graph included: nothing is rebuilt.
 """
 

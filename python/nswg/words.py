@@ -145,8 +145,27 @@ class WordVectors:
         metric: str = "cosine",
         **build_options: Any,
     ) -> WordVectors:
-        """Read a word-vector file (see :func:`load_word_vectors` for ``vocab``, ``format`` and
-        ``limit``); ``metric`` and ``build_options`` are as in the constructor."""
+        """Read a word-vector file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The vectors, in any format :func:`load_word_vectors` reads.
+        vocab : str or os.PathLike, optional
+            The vocabulary of a ``.npy`` file, as in :func:`load_word_vectors`.
+        format : {"glove", "word2vec", "word2vec-binary", "npy"}, optional
+            Guessed from the file when not given, as in :func:`load_word_vectors`.
+        limit : int, optional
+            Read only the first ``limit`` words.
+        metric : {"cosine", "euclidean"}, default="cosine"
+            Distance of the index, as in the constructor.
+        **build_options
+            Passed to :meth:`nswg.Index.build`, as in the constructor.
+
+        Returns
+        -------
+        WordVectors
+        """
         words, vectors = load_word_vectors(path, vocab, format=format, limit=limit)
         return cls(words, vectors, metric=metric, **build_options)
 
@@ -154,8 +173,28 @@ class WordVectors:
     def default(
         cls, *, limit: int | None = None, metric: str = "cosine", **build_options: Any
     ) -> WordVectors:
-        """The shipped vectors: the 10,000 most frequent GloVe 6B words, 50 dimensions
-        (:func:`load_default_word_vectors`)."""
+        """The shipped vectors: the 10,000 most frequent GloVe 6B words, 50 dimensions.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Keep only the first (most frequent) ``limit`` words, as in
+            :func:`load_default_word_vectors`.
+        metric : {"cosine", "euclidean"}, default="cosine"
+            Distance of the index, as in the constructor.
+        **build_options
+            Passed to :meth:`nswg.Index.build`, as in the constructor.
+
+        Returns
+        -------
+        WordVectors
+
+        Examples
+        --------
+        >>> from nswg.words import WordVectors
+        >>> len(WordVectors.default(limit=500))
+        500
+        """
         words, vectors = load_default_word_vectors(limit=limit)
         return cls(words, vectors, metric=metric, **build_options)
 

@@ -25,11 +25,19 @@ fn dtw(
     nswg::dtw(&a, &b, Band::from(sakoe_chiba_radius))
 }
 
+/// The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU has
+/// none or `NSWG_SIMD=portable` was set before the first distance.
+#[pyfunction]
+fn simd_features() -> Vec<&'static str> {
+    nswg::simd_features()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", persist::FORMAT_VERSION)?;
     m.add_class::<index::PyIndex>()?;
     m.add_function(wrap_pyfunction!(dtw, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_features, m)?)?;
     Ok(())
 }

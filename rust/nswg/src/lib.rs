@@ -27,3 +27,4 @@ pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
 pub use index::{with_threads, Index, IndexOptions, Neighbors, QueryOptions};
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;
+pub use sys::cpu::simd_features;

@@ -29,6 +29,16 @@ pub(crate) fn features() -> Features {
     })
 }
 
+/// The names of the instruction-set extensions the kernels use in this process, for reports
+/// and tests: empty under `NSWG_SIMD=portable` or on a CPU without them.
+pub fn simd_features() -> Vec<&'static str> {
+    let f = features();
+    [("avx2", f.avx2), ("fma", f.avx2_fma)]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+}
+
 #[cfg(target_arch = "x86_64")]
 fn detect() -> Features {
     let avx2 = is_x86_feature_detected!("avx2");
