@@ -9,7 +9,7 @@ import numpy as np
 from nswg import _core
 from nswg._validation import band_radius, numeric_array, to_float32
 
-__all__ = ["dtw"]
+__all__ = ["dtw", "recall_at_k"]
 
 
 def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = None) -> float:
