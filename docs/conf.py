@@ -41,7 +41,12 @@ numpydoc_show_class_members = False
 numpydoc_validation_checks = {"PR01", "PR02", "PR03", "PR10", "RT02", "SS01", "GL08"}
 # Classes whose constructor is not how users make them (Index: Index.build), or whose fields are
 # documented as Attributes (the dataclasses): their class docstrings list no Parameters.
-numpydoc_validation_exclude = {r"^nswg\.Index$", r"^nswg\.SearchResult$", r"^nswg\.GraphStats$", r"\.UCRSummary$"}
+numpydoc_validation_exclude = {
+    r"^nswg\.Index$",
+    r"^nswg\.SearchResult$",
+    r"^nswg\.GraphStats$",
+    r"\.UCRSummary$",
+}
 myst_heading_anchors = 3
 
 PUBLIC_MODULES = [
