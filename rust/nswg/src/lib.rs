@@ -24,6 +24,9 @@ mod sys;
 
 pub use error::{Error, Result};
 pub use graph::{GraphOptions, MAX_DEGREE};
-pub use index::{with_threads, Index, IndexOptions, Neighbors, QueryOptions};
+pub use index::{
+    max_threads, with_threads, Index, IndexOptions, Neighbors, QueryOptions, MIN_NEIGHBORS,
+    THREADS_PER_CORE,
+};
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;
