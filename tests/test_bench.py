@@ -223,8 +223,11 @@ def start_long_run(tmp_path):
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        done = read_csv(out / "ucr.csv") if (out / "ucr.csv").exists() else []
-        if {(r["dataset"], r["metric"]) for r in done} == {("CBF", "euclidean"), ("CBF", "dtw")}:
+        # results.json is rewritten after ucr.csv has the task's rows: poll the later one.
+        json_file = out / "results.json"
+        report = json.loads(json_file.read_text()) if json_file.exists() else {}
+        done = {(r["dataset"], r["metric"]) for r in report.get("ucr", [])}
+        if done == {("CBF", "euclidean"), ("CBF", "dtw")}:
             return child, out
         assert child.poll() is None, child.communicate()
         time.sleep(0.02)

@@ -9,15 +9,18 @@ CSV and JSON files, and PNG plots.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -176,29 +179,32 @@ class _Results:
         _write_json(out / "results.json", self.report)
 
     def add_ucr(self, lines: list[bench.UcrResult]) -> None:
-        self.ucr += lines
-        _append_csv(self.out / "ucr.csv", bench.as_records(lines))
-        self.report["ucr"] = bench.as_records(self.ucr)
-        _write_json(self.out / "results.json", self.report)
+        with _interrupts_deferred():
+            self.ucr += lines
+            _append_csv(self.out / "ucr.csv", bench.as_records(lines))
+            self.report["ucr"] = bench.as_records(self.ucr)
+            _write_json(self.out / "results.json", self.report)
 
     def failed(self, name: str, metric: str, error: Exception) -> None:
         failure = {"dataset": name, "metric": metric, "error": f"{type(error).__name__}: {error}"}
-        self.report["failures"].append(failure)
-        _write_json(self.out / "results.json", self.report)
+        with _interrupts_deferred():
+            self.report["failures"].append(failure)
+            _write_json(self.out / "results.json", self.report)
 
     def set_words(self, words: bench.WordBench) -> None:
-        self.words = words
-        _write_csv(self.out / "words.csv", bench.as_records(words.results))
-        self.files.append("words.csv")
-        self.report["words"] = {
-            "n_words": words.n_words,
-            "dim": words.dim,
-            "n_queries": words.n_queries,
-            "build_seconds": words.build_seconds,
-            "results": bench.as_records(words.results),
-            "probes": words.probes,
-        }
-        _write_json(self.out / "results.json", self.report)
+        with _interrupts_deferred():
+            self.words = words
+            _write_csv(self.out / "words.csv", bench.as_records(words.results))
+            self.files.append("words.csv")
+            self.report["words"] = {
+                "n_words": words.n_words,
+                "dim": words.dim,
+                "n_queries": words.n_queries,
+                "build_seconds": words.build_seconds,
+                "results": bench.as_records(words.results),
+                "probes": words.probes,
+            }
+            _write_json(self.out / "results.json", self.report)
 
     def finish(self, *, interrupted: bool, plot: bool) -> int:
         """Prints the tables and draws the plots; the exit status."""
@@ -373,6 +379,23 @@ def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Holds Ctrl-C until the block is done, so that the CSV and the JSON it writes stay in step
+    (a task is in both or in neither); the KeyboardInterrupt is raised after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _write_csv_header(path: Path, record_type: type) -> None:
