@@ -538,7 +538,7 @@ def test_saving_keeps_the_mode_and_writes_through_a_symlink(rng, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
-def test_loading_a_fifo_is_refused_at_once(tmp_path):
+def test_a_fifo_is_neither_loaded_nor_replaced(tmp_path):
     fifo = tmp_path / "pipe.nswg"
     os.mkfifo(fifo)
     outcome: list[BaseException | None] = []
@@ -560,3 +560,7 @@ def test_loading_a_fifo_is_refused_at_once(tmp_path):
         pytest.fail("loading a FIFO waited for a writer")
     assert isinstance(outcome[0], nswg.IndexFileError)
     assert f"{fifo}: " in str(outcome[0]) and "not a regular file" in str(outcome[0])
+    # Nor is it replaced by a save (a rename over it would, as over /dev/null).
+    with pytest.raises(OSError, match="not a regular file"):
+        Index.build(np.eye(3)).save(fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

@@ -159,7 +159,7 @@ fn read_values<R: Read, T>(
 /// to disk, then renamed over `path`, so a crash leaves either the old file or the new one.
 ///
 /// A symbolic link is followed, so the file it points to is replaced and the link kept; a file
-/// replaced keeps its permissions.
+/// replaced keeps its permissions. A FIFO, socket or device is not replaced: that is an error.
 pub fn save(index: &Index, path: &Path) -> std::io::Result<()> {
     let path = &follow_links(path)?;
     let dir = match path.parent() {
@@ -171,11 +171,25 @@ pub fn save(index: &Index, path: &Path) -> std::io::Result<()> {
     })?;
     let tmp = dir.join(temporary_name(name));
     let result = (|| {
-        let file = File::create(&tmp)?;
-        match std::fs::metadata(path) {
-            Ok(old) => file.set_permissions(old.permissions())?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        let old = match std::fs::metadata(path) {
+            Ok(old) => Some(old),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
+        };
+        // Renaming over a FIFO, socket or device would replace it (/dev/null, as root).
+        if let Some(old) = old.as_ref().filter(|m| !m.is_file() && !m.is_dir()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a regular file ({:?}): saving would replace it",
+                    path.display(),
+                    old.file_type()
+                ),
+            ));
+        }
+        let file = File::create(&tmp)?;
+        if let Some(old) = old {
+            file.set_permissions(old.permissions())?;
         }
         let mut w = BufWriter::with_capacity(1 << 20, file);
         write_index(index, &mut w)?;
@@ -667,7 +681,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_is_refused_without_blocking_and_a_directory_fails_to_read() {
+    fn a_fifo_is_neither_read_nor_replaced_and_a_directory_fails_to_read() {
         let dir = scratch_dir("not-regular");
         assert!(matches!(load(&dir), Err(LoadError::Io(_))));
         #[cfg(target_os = "linux")]
@@ -675,6 +689,8 @@ mod tests {
             let fifo = dir.join("fifo");
             let made = std::process::Command::new("mkfifo").arg(&fifo).status();
             if made.is_ok_and(|s| s.success()) {
+                let err = save(&sample(Metric::Euclidean), &fifo).unwrap_err();
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
                 let err = load(&fifo).unwrap_err();
                 assert!(
                     matches!(&err, LoadError::Invalid(Error::Corrupt(m)) if m.contains("regular")),
