@@ -148,7 +148,9 @@ class Index:
             largest value: about ``4.6e18`` for ``d = 2`` and ``2.1e17`` for ``d = 1000``
             under Euclidean (``nswg._core.max_magnitude(metric, d)`` gives it). Larger values
             are refused with ``ValueError``, here, in :meth:`add` and in :meth:`search`;
-            cosine normalises the vectors first and takes any finite value.
+            cosine normalises the vectors first and takes any finite value. At the other end,
+            differences below about ``4e-23`` square to zero in float32 (below ``1e-19`` they
+            lose precision), so points that close tie: scale such data up.
         metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
             ``"cosine"`` is ``1 - cos``: vectors are normalised once, then ranked by Euclidean
             distance. ``"dtw"`` is Dynamic Time Warping with squared point cost, reported as the
