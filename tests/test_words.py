@@ -303,6 +303,14 @@ def test_word_vectors_constructor_errors(vectors: np.ndarray):
         WordVectors(WORDS, vectors, metric="dtw")
     with pytest.raises(ValueError, match="no words"):
         WordVectors([], np.zeros((0, 3)))
+    # NaN, infinite and float32-overflowing vectors were taken, to fail (or mislead) later.
+    for bad, match in [(np.nan, "holds NaN"), (np.inf, "holds NaN"), (1e39, "too large")]:
+        V = vectors.astype(np.float64)
+        V[2, 1] = bad
+        with pytest.raises(ValueError, match=match):
+            WordVectors(WORDS, V)
+    with pytest.raises(TypeError, match="vectors must be numeric"):
+        WordVectors(WORDS, np.full((8, 6), "x"))
 
 
 def test_word_vectors_from_file(tmp_path: Path, vectors: np.ndarray):

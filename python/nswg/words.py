@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 
-from nswg._validation import metric_name, non_negative_int, positive_int
+from nswg._validation import metric_name, non_negative_int, numeric_array, positive_int, to_float32
 from nswg.errors import gzip_errors
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class WordVectors:
         The vocabulary; ``words[i]`` names ``vectors[i]``. When a word appears twice, queries
         by that word use its first row.
     vectors : array-like, shape=(n_words, d)
-        Word vectors, copied once to float32.
+        Word vectors, copied once to float32: finite, and within float32's range.
     metric : {"cosine", "euclidean"}, default="cosine"
         Distance of the index. Cosine is the usual choice for word vectors.
     **build_options
@@ -116,13 +116,18 @@ class WordVectors:
         bad = next((w for w in vocabulary if not isinstance(w, str)), None)
         if bad is not None:
             raise TypeError(f"words must be str, got {type(bad).__name__} {bad!r}")
-        array = np.array(vectors, dtype=np.float32, order="C", copy=True)
-        if array.ndim != 2:
-            raise ValueError(f"vectors must have shape (n_words, d), got {array.shape}")
-        if len(vocabulary) != array.shape[0]:
-            raise ValueError(f"{len(vocabulary)} words but {array.shape[0]} vectors")
+        given = numeric_array(vectors, "vectors")
+        if given.ndim != 2:
+            raise ValueError(f"vectors must have shape (n_words, d), got {given.shape}")
+        if len(vocabulary) != given.shape[0]:
+            raise ValueError(f"{len(vocabulary)} words but {given.shape[0]} vectors")
         if not vocabulary:
             raise ValueError("no words")
+        array = to_float32(given, "vectors").copy()
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"vectors[{row}] (of {vocabulary[row]!r}) holds NaN or an infinity")
         name = metric_name(metric)
         if name not in _METRICS:
             raise ValueError(f"metric must be one of {', '.join(_METRICS)}, got {metric!r}")
