@@ -446,12 +446,14 @@ class Index:
 
         The write is atomic: the index goes to a temporary file beside ``path``, is flushed to
         disk, then renamed over ``path``, so an interrupted save leaves the previous file intact.
-        The format is versioned and checksummed (see ``docs/format.md``).
+        A symbolic link is followed (the file it names is replaced, the link kept), and a file
+        replaced keeps its permissions. The format is versioned and checksummed (see
+        ``docs/format.md``).
 
         Raises
         ------
         OSError
-            The file cannot be written (a directory, no permission, ...).
+            The file cannot be written (a directory, no permission, a FIFO or device, ...).
 
         Examples
         --------
@@ -473,8 +475,9 @@ class Index:
         OSError
             The file cannot be read.
         IndexFileError
-            The file is not an nswg index: truncated, corrupted, foreign, or of a newer format
-            (a subclass of ``ValueError``; its message names the file).
+            The file is not an nswg index: truncated, corrupted, foreign, of a newer format, or
+            not a regular file (a FIFO or device is refused without waiting on it); a subclass
+            of ``ValueError``, its message names the file.
 
         Examples
         --------
