@@ -4,14 +4,17 @@ numbers against exact search computed here independently."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from nswg import datasets
+from nswg import bench, datasets
 from nswg.metrics import dtw
 
 DATASETS = ["CBF", "Trace"]
@@ -125,3 +128,142 @@ def test_unknown_dataset_lists_the_available_ones(tmp_path):
 def test_help(tmp_path):
     done = run("--help", cwd=tmp_path)
     assert done.returncode == 0 and "--ucr-root" in done.stdout
+
+
+# --- options checked first, results kept as they come ------------------------------------------
+
+
+def bad_options(tmp_path):
+    """(arguments, the option the message must name): each wrong before the first task."""
+    npy = tmp_path / "alone.npy"
+    np.save(npy, np.ones((50, 4), np.float32))  # no vocabulary beside it
+    ragged = tmp_path / "ragged.txt"
+    ragged.write_text("a 1 2 3\nb 1 2\n")
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("a 1 2\nb 3 4\nc 5 6\n")
+    truncated = tmp_path / "cut.txt.gz"
+    truncated.write_bytes(gzip.compress(b"".join(b"w%d 1 2 3\n" % i for i in range(500)))[:-30])
+    a_file = tmp_path / "a file"
+    a_file.write_text("not a folder")
+    return [
+        (["--words", str(npy)], "--words"),
+        (["--words", str(tmp_path / "missing.txt")], "--words"),
+        (["--words", str(ragged)], "--words"),
+        (["--words", str(tiny)], "--words"),
+        (["--words", str(truncated)], "--words"),
+        (["--word-queries", "0"], "--word-queries"),
+        (["--word-queries", "-3"], "--word-queries"),
+        (["--seed", "-1"], "--seed"),
+        (["--max-test", "-1"], "--max-test"),
+        (["--max-test", "0"], "--max-test"),
+        (["--threads", "100000"], "--threads"),
+        (["--out", str(a_file)], "--out"),
+        (["--ucr-root", str(tmp_path / "no archive")], "--ucr-root"),
+        (["--metrics", "euclidean,manhattan"], "--metrics"),
+        (["--sweep", "8:0"], "--sweep"),
+        (["--word-sweep", "x"], "--word-sweep"),
+        (["--datasets", "CBF,Nope"], "--datasets"),
+    ]
+
+
+def test_every_option_and_input_is_checked_before_the_first_task(tmp_path):
+    out = tmp_path / "out"
+    for arguments, option in bad_options(tmp_path):
+        # CBF first: a late check would run it (and, on an archive, hours of others) first.
+        args = ["--datasets", "CBF", "--no-plot", "--no-progress", "--out", str(out), *arguments]
+        done = run(*args, cwd=tmp_path)
+        assert done.returncode == 2, (arguments, done.stderr)
+        assert f"nswg bench: {option}: " in done.stderr, (arguments, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert not (out / "ucr.csv").exists(), arguments
+
+
+def write_toy_archive(root, names, bad=()):
+    """Small UCR datasets; those in ``bad`` hold a value that is not a number in their test
+    file, so they fail when loaded, after the check of their files."""
+    rng = np.random.default_rng(0)
+    for name in names:
+        folder = root / name
+        folder.mkdir(parents=True)
+        for split in ("TRAIN", "TEST"):
+            lines = [
+                "\t".join([str(i % 2 + 1), *map(str, rng.normal(size=24) + i % 2)])
+                for i in range(30)
+            ]
+            if name in bad and split == "TEST":
+                lines[5] += "\toops"
+            (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_failing_dataset_is_reported_and_the_others_still_run(tmp_path):
+    write_toy_archive(tmp_path / "ucr", ["Alpha", "Beta", "Gamma"], bad={"Beta"})
+    out = tmp_path / "out"
+    done = run(
+        "--ucr-root", str(tmp_path / "ucr"), "--metrics", "euclidean", "--words", "none",
+        "--sweep", "4:1", "--no-plot", "--no-progress", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Beta under euclidean failed" in done.stderr and "oops" in done.stderr
+    rows = read_csv(out / "ucr.csv")
+    assert sorted({r["dataset"] for r in rows}) == ["Alpha", "Gamma"]
+    report = json.loads((out / "results.json").read_text())
+    assert report["complete"] is True
+    assert [(f["dataset"], f["metric"]) for f in report["failures"]] == [("Beta", "euclidean")]
+    assert {r["dataset"] for r in report["ucr"]} == {"Alpha", "Gamma"}
+
+
+def start_long_run(tmp_path):
+    """A run whose first dataset (CBF, both metrics) is done in about a second and whose second
+    (Crop, 7200 x 16800) takes several more."""
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nswg", "bench", "--datasets", "CBF,Crop", "--words", "none",
+         "--no-plot", "--no-progress", "--out", str(out)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        # results.json is rewritten after ucr.csv has the task's rows: poll the later one.
+        json_file = out / "results.json"
+        report = json.loads(json_file.read_text()) if json_file.exists() else {}
+        done = {(r["dataset"], r["metric"]) for r in report.get("ucr", [])}
+        if done == {("CBF", "euclidean"), ("CBF", "dtw")}:
+            return child, out
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.02)
+    child.kill()
+    pytest.fail("CBF did not finish in time")
+
+
+def assert_cbf_kept(out):
+    rows = read_csv(out / "ucr.csv")
+    cbf = [r for r in rows if r["dataset"] == "CBF"]
+    assert len(cbf) == 2 * (1 + len(bench.UCR_SWEEP))  # exact and the sweep, two metrics
+    assert all(r["dataset"] in ("CBF", "Crop") for r in rows)
+    report = json.loads((out / "results.json").read_text())  # whole, never half written
+    assert report["complete"] is False
+    assert {(r["dataset"], r["metric"]) for r in report["ucr"]} >= {
+        ("CBF", "euclidean"),
+        ("CBF", "dtw"),
+    }
+    assert float(next(r for r in cbf if r["method"] == "exact")["error"]) >= 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_run_killed_midway_keeps_what_it_finished(tmp_path):
+    child, out = start_long_run(tmp_path)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert_cbf_kept(out)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_keeps_what_is_done_and_exits_130(tmp_path):
+    child, out = start_long_run(tmp_path)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert "CBF" in stdout  # the table of what was done
+    assert_cbf_kept(out)

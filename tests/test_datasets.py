@@ -554,3 +554,92 @@ def test_random_vectors():
 def test_docstring_examples():
     result = doctest.testmod(datasets, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 10 and result.failed == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Files that used to load into wrong answers
+# --------------------------------------------------------------------------------------------
+
+
+def write_summary(root: Path, name: str, length: int | str) -> None:
+    """A DataSummary.csv listing one dataset, as the archive's own does."""
+    head = ",".join(("ID",) + datasets._SUMMARY_COLUMNS)
+    row = f"1,Sensor,{name},3,3,2,{length},0.1,0.1 (1),0.1,0.5"
+    (root / "DataSummary.csv").write_text(f"{head}\n{row}\n", encoding="utf-8")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path: Path):
+    rows = [[1, 1.0, 2.0], [2, 3.0, 1.0]]
+    for gz in (False, True):
+        root = write_dataset(tmp_path / str(gz), "Toy", rows, rows, gz=gz)
+        train = root / "Toy" / f"Toy_TRAIN.tsv{'.gz' if gz else ''}"
+        text = b"\xef\xbb\xbf" + (gzip.decompress(train.read_bytes()) if gz else train.read_bytes())
+        train.write_bytes(gzip.compress(text) if gz else text)
+        X, y, _, yt = load_ucr("Toy", root)
+        assert y.dtype == np.int64 and y.tolist() == [1, 2] == yt.tolist()
+        assert X.shape == (2, 2)
+
+
+def test_missing_values_at_the_end_of_a_fixed_length_dataset_are_filled(tmp_path: Path):
+    # Rows of a fixed-length dataset (the summary says 6) ending in NaN: missing observations,
+    # as in DodgerLoopDay, not the padding of a variable-length dataset.
+    train = [[1, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 6.0, 5.0, 4.0, 3.0, NAN, NAN]]
+    test = [[1, 1.0, NAN, 3.0, 4.0, 5.0, NAN], [2, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]]
+    root = write_dataset(tmp_path, "Fixed", train, test)
+    write_summary(tmp_path, "Fixed", 6)
+    X, y, Xt, yt = load_ucr("Fixed", root, znormalize=False)
+    assert not np.isnan(X).any() and not np.isnan(Xt).any()
+    assert X[1].tolist() == [6.0, 5.0, 4.0, 3.0, 3.0, 3.0]  # the last observed value held
+    assert Xt[0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 5.0]  # inner gap interpolated
+    assert (series_lengths(X) == 6).all()
+    from nswg import Index
+
+    ids, _ = Index.build(X).search(Xt, k=1, exact=True)  # Euclidean takes the loader's output
+    brute = ((Xt[:, None, :] - X[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    assert ids[:, 0].tolist() == brute.tolist()
+    # The same rows in a variable-length dataset keep their trailing NaN as padding.
+    write_summary(tmp_path, "Fixed", "Vary")
+    Xv, _, _, _ = load_ucr("Fixed", root, znormalize=False)
+    assert series_lengths(Xv).tolist() == [6, 4]
+
+
+def test_values_beyond_float32_are_an_error_not_an_infinity(tmp_path: Path):
+    write_dataset(tmp_path, "Big", [[1, 1.0, 1e39], [2, 0.0, 1.0]], [[1, 1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"Big_TRAIN.tsv: X_train\[0, 1\] = 1e\+39 is too large"):
+        load_ucr("Big", tmp_path, znormalize=False)
+    # z-normalised, the same values are fine, and so are values whose squares overflow float64.
+    write_dataset(tmp_path, "Huge", [[1, 1e200, -1e200, 3e200]], [[1, 1.0, 2.0, 3.0]])
+    for name in ("Big", "Huge"):
+        X, _, _, _ = load_ucr(name, tmp_path)
+        assert np.isfinite(X).all()
+        assert np.abs(X.mean(axis=1)).max() < 1e-6 and np.allclose(X.std(axis=1), 1.0)
+
+
+def test_labels_beyond_exact_integers_stay_floats_and_nan_labels_are_refused(tmp_path: Path):
+    rows = [[1e30, 1.0, 2.0], [2, 3.0, 4.0]]
+    _, y, _, _ = load_ucr("Toy", write_dataset(tmp_path, "Toy", rows, rows))
+    assert y.dtype == np.float64 and y.tolist() == [1e30, 2.0]  # was -9223372036854775808
+    rows = [[2**53, 1.0], [1, 2.0]]
+    _, y, _, _ = load_ucr("Exact", write_dataset(tmp_path, "Exact", rows, rows))
+    assert y.dtype == np.int64 and y.tolist() == [2**53, 1]
+    for label in ("nan", "inf"):
+        write_dataset(tmp_path, "Bad", [[1, 1.0], [label, 2.0]], [[1, 1.0]])
+        with pytest.raises(ValueError, match=r"Bad_TRAIN.tsv: series 1 has the label"):
+            load_ucr("Bad", tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_gzip_raises_value_error_naming_the_file(tmp_path: Path, damage: str):
+    rows = [[1, *np.linspace(0, 1, 200).tolist()]] * 20
+    root = write_dataset(tmp_path, "Toy", rows, rows, gz=True)
+    train = root / "Toy" / "Toy_TRAIN.tsv.gz"
+    data = train.read_bytes()
+    train.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:20] + b"x" * 40)
+    with pytest.raises(ValueError, match=f"{train}: truncated or corrupt gzip"):
+        load_ucr("Toy", root)
+
+
+def test_znormalize_takes_only_booleans(tmp_path: Path):
+    root = write_dataset(tmp_path, "Toy", [[1, 1.0, 2.0]], [[1, 1.0, 2.0]])
+    with pytest.raises(TypeError, match="znormalize must be True or False"):
+        load_ucr("Toy", root, znormalize="False")

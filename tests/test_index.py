@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -339,7 +343,7 @@ def bad_paths(tmp_path):
         ("load", folder, IsADirectoryError, "Is a directory"),
         ("load", missing, FileNotFoundError, "No such file"),
         ("load", "", FileNotFoundError, "No such file"),
-        ("load", os.devnull, ValueError, "bad magic bytes"),
+        ("load", os.devnull, ValueError, "not a regular file"),
         ("load", None, TypeError, "os.PathLike"),
     ]
 
@@ -395,3 +399,168 @@ def test_odd_but_valid_arrays_are_accepted_everywhere(rng):
     # Large finite values are ranked exactly while their squared distances fit in float32.
     huge = Index.build(X * 1e15)
     np.testing.assert_array_equal(huge.search(X[:5] * 1e15, k=3).ids, plain.search(X[:5], k=3).ids)
+
+
+# --- limits: overflow, flags, graph shape, threads, conversions, files -------------------------
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "dtw"])
+def test_values_whose_squared_distances_overflow_float32_are_refused(metric):
+    # 3e19 squared overflows float32: these came back in the order [1, 0, 2] with inf distances.
+    X = np.array([[3e19, 0], [-3e19, 0], [1e19, 0]], np.float32)
+    bound = nswg._core.max_magnitude(metric, 2)
+    with pytest.raises(ValueError, match=rf"vectors: row 0 .* \|x\| <= {bound:.4e}"):
+        Index.build(X, metric=metric, graph=False)
+    scaled = np.random.default_rng(0).normal(size=(100, 8)) * 3e19
+    with pytest.raises(ValueError, match="range"):
+        Index.build(scaled, metric=metric)
+    index = Index.build(X / 1e19 * bound / 3, metric=metric)
+    with pytest.raises(ValueError, match="queries: row 0 holds -2.9e"):
+        index.search(np.array([-2.9e19, 0], np.float32), k=3, exact=True)
+    with pytest.raises(ValueError, match="vectors: row 1"):
+        index.add([[0.0, 0.0], [0.0, 1e20]])
+    assert index.n_ids == 3
+    # Up to the bound itself, distances stay finite and in the right order.
+    edge = np.array([[bound, 0], [-bound, 0], [bound / 3, 0]], np.float32)
+    ids, distances = Index.build(edge, metric=metric).search([-bound, 0], k=3, exact=True)
+    assert ids.tolist() == [1, 2, 0] and np.isfinite(distances).all()
+
+
+def test_the_safe_range_shrinks_with_the_dimension_and_cosine_takes_any_finite_value():
+    bounds = [nswg._core.max_magnitude("euclidean", d) for d in (1, 100, 10_000)]
+    assert bounds[0] > bounds[1] > bounds[2]
+    assert nswg._core.max_magnitude("euclidean", 2) == pytest.approx(
+        np.sqrt(np.finfo(np.float32).max / 16.0), rel=1e-6
+    )
+    assert nswg._core.max_magnitude("cosine", 2) is None
+    X = np.array([[3e19, 0], [-3e19, 0], [1e19, 1e19]], np.float32)
+    ids, _ = Index.build(X, metric="cosine").search([-2.9e19, 1.0], k=3, exact=True)
+    assert ids.tolist() == [1, 2, 0]
+
+
+def test_metrics_dtw_refuses_what_the_dtw_index_refuses():
+    from nswg.metrics import dtw
+
+    bound = nswg._core.max_magnitude("dtw", 3)
+    a, b = np.array([bound, 0, 0], np.float32), np.array([-bound, 0, 1], np.float32)
+    index = Index.build(np.stack([a, b]), metric="dtw")
+    exact = float(index.search(a, k=2, exact=True).distances[1])
+    assert dtw(a, b) == pytest.approx(exact, rel=1e-5)
+    with pytest.raises(ValueError, match=r"s2\[2\] = 1e\+20 is beyond the DTW range"):
+        dtw(a, [0.0, 0.0, 1e20])
+    with pytest.raises(ValueError, match="range"):
+        Index.build(np.stack([a, [0.0, 0.0, 1e20]]), metric="dtw")
+
+
+@pytest.mark.parametrize("value", ["False", 0, 1, None, "yes", 1.0])
+def test_flags_take_only_booleans(rng, value):
+    index = Index.build(rng.normal(size=(20, 3)))
+    with pytest.raises(TypeError, match="exact must be True or False"):
+        index.search(rng.normal(size=3), k=1, exact=value)
+    with pytest.raises(TypeError, match="graph must be True or False"):
+        Index.build(rng.normal(size=(20, 3)), graph=value)
+    assert index.search(rng.normal(size=3), k=1, exact=np.bool_(True)).n_distance_computations == 20
+
+
+def test_one_neighbour_per_point_is_refused_with_the_reason(rng):
+    with pytest.raises(ValueError, match="n_neighbors must be at least 2, got 1: .* chains"):
+        Index.build(rng.normal(size=(50, 2)), n_neighbors=1)
+    assert Index.build(rng.normal(size=(50, 2)), n_neighbors=2).max_degree == 4
+
+
+def test_n_neighbors_is_named_when_it_is_the_one_out_of_range(rng):
+    X = rng.normal(size=(10, 2))
+    # The default max_degree (twice n_neighbors) stays within the cap, so this works ...
+    assert Index.build(X, n_neighbors=2049).max_degree == 4096
+    # ... and beyond the cap the message names the parameter the user gave.
+    with pytest.raises(ValueError, match="n_neighbors must be at most 4096"):
+        Index.build(X, n_neighbors=4097)
+    with pytest.raises(ValueError, match="max_degree must be at least n_neighbors .* at most 4096"):
+        Index.build(X, n_neighbors=16, max_degree=5000)
+
+
+def test_thread_counts_are_bounded_and_pools_do_not_pile_up(rng):
+    index = Index.build(rng.normal(size=(200, 4)))
+    limit = nswg._core.MAX_THREADS
+    assert limit == 8 * (os.cpu_count() or 1)
+    for call in (
+        lambda: index.search(rng.normal(size=(5, 4)), k=1, n_threads=10**6),
+        lambda: Index.build(rng.normal(size=(20, 4)), n_threads=limit + 1),
+        lambda: index.add(rng.normal(size=(2, 4)), n_threads=10**6),
+        lambda: index.compact(n_threads=10**6),
+    ):
+        with pytest.raises(ValueError, match=f"n_threads must be at most {limit}"):
+            call()
+    before = threading.active_count()
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        pytest.skip("counting threads needs /proc")
+    for n in range(1, min(limit, 40) + 1):
+        index.search(rng.normal(size=(4, 4)), k=1, n_threads=n)
+    time.sleep(0.5)  # threads of dropped pools exit once their last call returns
+    # At most 4 pools are kept, so at most 4 * limit threads beside Python's own.
+    assert len(list(tasks.iterdir())) <= before + 4 * limit + 8
+
+
+def test_float64_rows_that_underflow_to_zero_in_float32_say_so_under_cosine():
+    X = np.array([[1e-310, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"vectors\[0\] .* underflows to 0 in the float32"):
+        Index.build(X, metric="cosine")
+    index = Index.build(X[1:], metric="cosine")
+    with pytest.raises(ValueError, match=r"q\[0\] .* underflows"):
+        index.search([1e-300, 1e-320], k=1)
+    # Under Euclidean the rounding to zero is harmless and the row is taken.
+    assert len(Index.build(X)) == 2
+
+
+def test_a_file_name_of_255_bytes_can_be_saved(rng, tmp_path):
+    index = Index.build(rng.normal(size=(20, 4)))
+    for name in ["n" * 242, "n" * 255, "é" * 127]:
+        index.save(tmp_path / name)
+        assert len(Index.load(tmp_path / name)) == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["n" * 242, "n" * 255, "é" * 127])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and links")
+def test_saving_keeps_the_mode_and_writes_through_a_symlink(rng, tmp_path):
+    index = Index.build(rng.normal(size=(20, 4)))
+    target = tmp_path / "kept.nswg"
+    index.save(target)
+    target.chmod(0o600)
+    index.save(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    link = tmp_path / "link.nswg"
+    link.symlink_to("kept.nswg")
+    index.add(rng.normal(size=(3, 4)))
+    index.save(link)
+    assert link.is_symlink() and len(Index.load(target)) == 23
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_is_neither_loaded_nor_replaced(tmp_path):
+    fifo = tmp_path / "pipe.nswg"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            Index.load(fifo)
+        except Exception as e:
+            outcome.append(e)
+        else:
+            outcome.append(None)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(5)
+    if loader.is_alive():  # blocked opening the pipe: give it a writer, so that it ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        loader.join(5)
+        pytest.fail("loading a FIFO waited for a writer")
+    assert isinstance(outcome[0], nswg.IndexFileError)
+    assert f"{fifo}: " in str(outcome[0]) and "not a regular file" in str(outcome[0])
+    # Nor is it replaced by a save (a rename over it would, as over /dev/null).
+    with pytest.raises(OSError, match="not a regular file"):
+        Index.build(np.eye(3)).save(fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

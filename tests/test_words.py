@@ -303,6 +303,14 @@ def test_word_vectors_constructor_errors(vectors: np.ndarray):
         WordVectors(WORDS, vectors, metric="dtw")
     with pytest.raises(ValueError, match="no words"):
         WordVectors([], np.zeros((0, 3)))
+    # NaN, infinite and float32-overflowing vectors were taken, to fail (or mislead) later.
+    for bad, match in [(np.nan, "holds NaN"), (np.inf, "holds NaN"), (1e39, "too large")]:
+        V = vectors.astype(np.float64)
+        V[2, 1] = bad
+        with pytest.raises(ValueError, match=match):
+            WordVectors(WORDS, V)
+    with pytest.raises(TypeError, match="vectors must be numeric"):
+        WordVectors(WORDS, np.full((8, 6), "x"))
 
 
 def test_word_vectors_from_file(tmp_path: Path, vectors: np.ndarray):
@@ -407,3 +415,88 @@ def test_docstring_examples():
     pytest.importorskip("nswg._core")
     result = doctest.testmod(words, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 10 and result.failed == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Files that used to load into wrong vectors
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "1e39"])
+@pytest.mark.parametrize("kind", ["glove", "word2vec", "npy"])
+def test_vectors_that_are_not_finite_float32_are_refused(tmp_path: Path, bad: str, kind: str):
+    V = np.arange(12.0).reshape(4, 3)
+    V[2, 1] = float(bad)
+    words = ["a", "b", "c", "d"]
+    if kind == "npy":
+        path = write_npy(tmp_path / "v.npy", words, V)  # float64: 1e39 overflows float32
+    else:
+        lines = [
+            " ".join([w, *("1e39" if v == 1e39 else str(v) for v in row)])
+            for w, row in zip(words, V)
+        ]
+        header = "4 3\n" if kind == "word2vec" else ""
+        path = tmp_path / "v.txt"
+        path.write_text(header + "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"{path}: the vector of 'c' \(word 2\) holds NaN"):
+        load_word_vectors(path)
+
+
+def test_nan_in_word2vec_binary_is_refused(tmp_path: Path, vectors: np.ndarray):
+    vectors[3, 0] = np.nan
+    path = write_word2vec_binary(tmp_path / "w.bin", WORDS, vectors)
+    with pytest.raises(ValueError, match="the vector of '日本' .word 3. holds NaN"):
+        load_word_vectors(path)
+
+
+def test_a_text_header_that_disagrees_with_the_rows_is_read_as_text(tmp_path: Path):
+    # The header says 4 values, the rows hold 5: this used to be read as binary garbage.
+    path = tmp_path / "w.txt"
+    path.write_text("2 4\na 1 2 3 4 5\nb 1 2 3 4 5\n")
+    with pytest.raises(ValueError, match=r"w.txt, line 2: 5 values, expected 4"):
+        load_word_vectors(path)
+
+
+def test_binary_header_counting_fewer_words_than_the_file_holds(tmp_path: Path, vectors):
+    path = write_word2vec_binary(tmp_path / "w.bin", WORDS, vectors)
+    path.write_bytes(path.read_bytes().replace(b"8 6\n", b"5 6\n", 1))
+    with pytest.raises(ValueError, match="more data follows the 5 words the header announces"):
+        load_word_vectors(path)
+    # With a limit the rest is not read, as documented.
+    assert load_word_vectors(path, limit=3)[0] == WORDS[:3]
+
+
+@pytest.mark.parametrize("newline", [True, False], ids=["word2vec.c", "gensim"])
+def test_binary_word_with_a_space_is_refused(tmp_path: Path, vectors: np.ndarray, newline):
+    # Without newlines between records (gensim) the misaligned bytes are caught when they hold
+    # control characters, as these do, or leave the count or the end wrong.
+    words = [*WORDS[:3], "new york", *WORDS[4:]]
+    path = write_word2vec_binary(tmp_path / "w.bin", words, vectors, newline=newline)
+    with pytest.raises(ValueError, match="word 4 .* a word with a space"):
+        load_word_vectors(path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+@pytest.mark.parametrize("kind", ["glove", "binary"])
+def test_damaged_gzip_raises_value_error_naming_the_file(tmp_path: Path, damage, kind):
+    V = np.random.default_rng(0).normal(size=(300, 20)).astype(np.float32)
+    words = [f"w{i}" for i in range(300)]
+    path = tmp_path / f"v.{'txt' if kind == 'glove' else 'bin'}"
+    (write_glove if kind == "glove" else write_word2vec_binary)(path, words, V)
+    data = gzip.compress(path.read_bytes())
+    gz = path.with_name(path.name + ".gz")
+    gz.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:30] + b"x" * 64)
+    with pytest.raises(ValueError, match=f"{gz}: truncated or corrupt gzip"):
+        load_word_vectors(gz)
+
+
+def test_a_binary_header_asking_for_more_than_the_file_holds_allocates_nothing(tmp_path: Path):
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"100000000000 4\n" + b"a " + np.ones(4, "<f4").tobytes())
+    # This asked numpy for 1.46 TiB.
+    with pytest.raises(ValueError, match="announces 100000000000 words of 4 values, more than"):
+        load_word_vectors(path)
+    gz = tmp_path / "w.bin.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(ValueError, match="more than the file's"):
+        load_word_vectors(gz)

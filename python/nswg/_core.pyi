@@ -12,12 +12,28 @@ from typing import final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FORMAT_VERSION", "__version__", "Index", "dtw", "simd_features"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_DEGREE",
+    "MAX_THREADS",
+    "MIN_NEIGHBORS",
+    "__version__",
+    "Index",
+    "dtw",
+    "max_magnitude",
+    "simd_features",
+]
 
 #: The crate's version (``CARGO_PKG_VERSION``).
 __version__: str
 #: Version of the file format that `Index.save` writes; `Index.load` reads it and older ones.
 FORMAT_VERSION: int
+#: The largest ``max_degree`` of a graph.
+MAX_DEGREE: int
+#: The fewest neighbours a new graph links to each point.
+MIN_NEIGHBORS: int
+#: The largest thread count a call accepts: 8 per core of this machine.
+MAX_THREADS: int
 
 @final
 class Index:
@@ -155,3 +171,7 @@ def dtw(
 def simd_features() -> list[str]:
     """The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU
     has none or `NSWG_SIMD=portable` was set before the first distance."""
+
+def max_magnitude(metric: str, dim: int) -> float | None:
+    """The largest magnitude of a value in rows of `dim` values under `metric` ("euclidean",
+    "cosine" or "dtw"); `None` where any finite value is accepted."""

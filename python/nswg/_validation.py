@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from nswg import _core
+
 #: The metrics an index ranks by, by their canonical names.
 METRICS = ("euclidean", "cosine", "dtw")
 #: Other names accepted for them (scikit-learn's and faiss's spellings).
@@ -49,7 +51,45 @@ def as_seed(value: Any) -> int:
     return int(value) % 2**64
 
 
+def thread_count(value: Any, name: str = "n_threads") -> int:
+    """``value`` as a thread count: 0 (one per core) up to :data:`nswg._core.MAX_THREADS`, eight
+    per core, beyond which threads only take turns on the cores."""
+    n = non_negative_int(value, name)
+    if n > _core.MAX_THREADS:
+        raise ValueError(
+            f"{name} must be at most {_core.MAX_THREADS} (8 threads per core; this machine has "
+            f"{_core.MAX_THREADS // 8}), got {n}"
+        )
+    return n
+
+
+def graph_shape(n_neighbors: Any, max_degree: Any, name: str = "n_neighbors") -> tuple[int, int]:
+    """``(n_neighbors, max_degree)`` of a new graph; ``max_degree`` None is twice
+    ``n_neighbors``, at most :data:`nswg._core.MAX_DEGREE`. ``name`` is what the caller calls
+    ``n_neighbors``."""
+    n = positive_int(n_neighbors, name)
+    if n < _core.MIN_NEIGHBORS:
+        raise ValueError(
+            f"{name} must be at least {_core.MIN_NEIGHBORS}, got {n}: with one neighbour per "
+            "point the graph falls apart into chains that a greedy search cannot navigate"
+        )
+    if n > _core.MAX_DEGREE:
+        raise ValueError(
+            f"{name} must be at most {_core.MAX_DEGREE} (the largest max_degree), got {n}"
+        )
+    if max_degree is None:
+        return n, min(2 * n, _core.MAX_DEGREE)
+    degree = positive_int(max_degree, "max_degree")
+    if not n <= degree <= _core.MAX_DEGREE:
+        raise ValueError(
+            f"max_degree must be at least {name} ({n}) and at most {_core.MAX_DEGREE}, got {degree}"
+        )
+    return n, degree
+
+
 def flag(value: Any, name: str) -> bool:
+    """``value`` as a bool: only ``True`` or ``False`` (numpy's too), so that ``"False"`` or
+    ``0`` is an error rather than read by its truth."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
@@ -130,8 +170,9 @@ def univariate(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def as_rows(x: Any, name: str) -> np.ndarray:
-    """``x`` as a float32 C-contiguous (n, d) array, or a clear error."""
+def as_rows(x: Any, name: str, metric: str | None = None) -> np.ndarray:
+    """``x`` as a float32 C-contiguous (n, d) array, or a clear error. Under ``metric="cosine"``
+    a row that is not zero but whose every value underflows to zero in float32 is an error."""
     array = numeric_array(x, name)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}): need at least one row and column")
@@ -141,7 +182,18 @@ def as_rows(x: Any, name: str) -> np.ndarray:
             f"{name} must be 2-D, shape (n, d), got {array.ndim}-D shape {array.shape}; "
             "use reshape(1, -1) for a single vector"
         )
-    return to_float32(array, name)
+    rows = to_float32(array, name)
+    if metric == "cosine" and array.dtype.kind == "f" and array.dtype.itemsize > 4:
+        underflow = ~rows.any(axis=1) & (array != 0).any(axis=1)
+        if underflow.any():
+            row = int(np.flatnonzero(underflow)[0])
+            largest = float(np.abs(array[row]).max())
+            raise ValueError(
+                f"{name}[{row}] is not zero in {array.dtype} (largest |value| {largest:g}) but "
+                "every value underflows to 0 in the float32 conversion, and the cosine distance "
+                "of a zero vector is undefined: scale the rows up first"
+            )
+    return rows
 
 
 def as_series_rows(x: Any, name: str) -> np.ndarray:

@@ -196,12 +196,29 @@ def cheapest_within(lines: Sequence[UcrResult], tolerance: float = 0.01) -> UcrR
     return min(good, key=lambda x: x.mean_distance_computations, default=None)
 
 
+#: Neighbours the word-vector benchmark's recall counts.
+WORD_K = 10
+
+
+def check_word_bench(n_words: int, n_queries: int, k: int = WORD_K) -> None:
+    """Errors unless :func:`word_bench` can run on ``n_words`` words: it holds out
+    ``min(n_queries, n_words // 2)`` of them as queries and needs ``k`` words left to find."""
+    held_out = min(n_queries, n_words // 2)
+    if n_queries < 1:
+        raise ValueError(f"need at least one query word, got n_queries={n_queries}")
+    if held_out < 1 or n_words - held_out < k:
+        raise ValueError(
+            f"{n_words} words are too few: {held_out} held out as queries (at most half) leave "
+            f"{n_words - held_out}, and recall@{k} needs at least one query and {k} words left"
+        )
+
+
 def word_bench(
     words: Sequence[str],
     vectors: np.ndarray,
     *,
     n_queries: int = 1000,
-    k: int = 10,
+    k: int = WORD_K,
     sweep: Sequence[Setting] = WORD_SWEEP,
     probes: Iterable[str] = PROBE_WORDS,
     seed: int = 0,
@@ -211,6 +228,7 @@ def word_bench(
 
     ``n_queries`` words chosen at random (seeded) are held out of the index and used as queries.
     """
+    check_word_bench(len(vectors), n_queries, k)
     rng = np.random.default_rng(seed)
     held_out = rng.choice(len(vectors), size=min(n_queries, len(vectors) // 2), replace=False)
     keep = np.ones(len(vectors), dtype=bool)

@@ -9,18 +9,24 @@ CSV and JSON files, and PNG plots.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nswg import bench, datasets
+from nswg._validation import non_negative_int, positive_int, thread_count
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return run_bench(args)
-    except (ValueError, FileNotFoundError) as e:
+    except OptionError as e:
         print(f"nswg bench: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -94,71 +100,192 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OptionError(ValueError):
+    """A bad option or input file, found before any task runs."""
+
+
 def run_bench(args: argparse.Namespace) -> int:
+    """Runs the benchmark: every option and input file is checked first, each task's results
+    are written as it finishes, and a failing dataset is reported while the others run on.
+    Returns 0, or 1 when a task failed, or 130 when interrupted (what was done is kept)."""
+    plan = _plan(args)
+    results = _Results(plan["out"], args.threads, has_ucr=bool(plan["tasks"]))
+    interrupted = False
+    try:
+        with _progress(len(plan["tasks"]) + (plan["words"] is not None), args.no_progress) as bar:
+            for name, metric in plan["tasks"]:
+                bar.set_description(f"{name} {metric}")
+                try:
+                    lines = bench.ucr_task(
+                        name,
+                        metric,
+                        root=args.ucr_root,
+                        sweep=plan["sweep"],
+                        max_test=args.max_test,
+                        seed=args.seed,
+                        n_threads=args.threads,
+                    )
+                except Exception as e:  # one bad dataset of an archive must not cost the others
+                    log.error("nswg bench: %s under %s failed: %s", name, metric, e)
+                    results.failed(name, metric, e)
+                else:
+                    results.add_ucr(lines)
+                bar.update()
+            if plan["words"] is not None:
+                bar.set_description("word vectors")
+                vocab, vectors = plan["words"]
+                try:
+                    words = bench.word_bench(
+                        vocab,
+                        vectors,
+                        n_queries=args.word_queries,
+                        sweep=plan["word_sweep"],
+                        seed=args.seed,
+                        n_threads=args.threads,
+                    )
+                except Exception as e:
+                    log.error("nswg bench: the word vectors failed: %s", e)
+                    results.failed("word vectors", "cosine", e)
+                else:
+                    results.set_words(words)
+                bar.update()
+    except KeyboardInterrupt:
+        interrupted = True
+    return results.finish(interrupted=interrupted, plot=not args.no_plot)
+
+
+class _Results:
+    """The files of one run, written as its tasks finish: ``ucr.csv`` gets each task's rows
+    appended, ``results.json`` is rewritten atomically, so a failure, Ctrl-C or a kill keeps
+    every task done."""
+
+    def __init__(self, out: Path, threads: int, *, has_ucr: bool) -> None:
+        self.out = out
+        self.ucr: list[bench.UcrResult] = []
+        self.words: bench.WordBench | None = None
+        self.report: dict[str, Any] = {
+            "machine": bench.machine_info(),
+            "threads": threads,
+            "complete": False,
+            "ucr": [],
+            "failures": [],
+        }
+        for stale in ("ucr.csv", "words.csv", "results.json"):
+            (out / stale).unlink(missing_ok=True)
+        self.files = ["results.json"]
+        if has_ucr:
+            _write_csv_header(out / "ucr.csv", bench.UcrResult)
+            self.files.append("ucr.csv")
+        _write_json(out / "results.json", self.report)
+
+    def add_ucr(self, lines: list[bench.UcrResult]) -> None:
+        with _interrupts_deferred():
+            self.ucr += lines
+            _append_csv(self.out / "ucr.csv", bench.as_records(lines))
+            self.report["ucr"] = bench.as_records(self.ucr)
+            _write_json(self.out / "results.json", self.report)
+
+    def failed(self, name: str, metric: str, error: Exception) -> None:
+        failure = {"dataset": name, "metric": metric, "error": f"{type(error).__name__}: {error}"}
+        with _interrupts_deferred():
+            self.report["failures"].append(failure)
+            _write_json(self.out / "results.json", self.report)
+
+    def set_words(self, words: bench.WordBench) -> None:
+        with _interrupts_deferred():
+            self.words = words
+            _write_csv(self.out / "words.csv", bench.as_records(words.results))
+            self.files.append("words.csv")
+            self.report["words"] = {
+                "n_words": words.n_words,
+                "dim": words.dim,
+                "n_queries": words.n_queries,
+                "build_seconds": words.build_seconds,
+                "results": bench.as_records(words.results),
+                "probes": words.probes,
+            }
+            _write_json(self.out / "results.json", self.report)
+
+    def finish(self, *, interrupted: bool, plot: bool) -> int:
+        """Prints the tables and draws the plots; the exit status."""
+        self.report["complete"] = not interrupted
+        _write_json(self.out / "results.json", self.report)
+        if self.ucr:
+            print(ucr_table(self.ucr))
+        if self.words is not None:
+            print(word_table(self.words))
+        if plot and not interrupted:
+            self.files += _plots(self.out, self.ucr, self.words)
+        print(f"\nwrote {', '.join(self.files)} to {self.out}/")
+        if interrupted:
+            done = len({(x.dataset, x.metric) for x in self.ucr})
+            print(f"nswg bench: interrupted; the {done} tasks done are kept", file=sys.stderr)
+            return 130
+        for failure in self.report["failures"]:
+            print(
+                f"nswg bench: {failure['dataset']} under {failure['metric']} failed: "
+                f"{failure['error']}",
+                file=sys.stderr,
+            )
+        return 1 if self.report["failures"] else 0
+
+
+def _plan(args: argparse.Namespace) -> dict[str, Any]:
+    """Every option and input file checked, before any task runs: the tasks, the sweeps, the
+    word vectors (read now, so that a bad file fails in seconds, not after hours of UCR), and
+    the output folder."""
+
+    def option(name: str, check: Any) -> Any:
+        try:
+            return check()
+        except (ValueError, TypeError, OSError) as e:
+            raise OptionError(f"{name}: {e}") from None
+
+    metrics = option("--metrics", lambda: _ucr_metrics(args.metrics))
+    sweep = option("--sweep", lambda: [bench.Setting.parse(s) for s in args.sweep.split(",")])
+    word_sweep = option(
+        "--word-sweep", lambda: [bench.Setting.parse(s) for s in args.word_sweep.split(",")]
+    )
+    if args.max_test is not None:
+        option("--max-test", lambda: positive_int(args.max_test, "the number of test series"))
+    option("--word-queries", lambda: positive_int(args.word_queries, "the number of queries"))
+    option("--seed", lambda: non_negative_int(args.seed, "the seed"))
+    option("--threads", lambda: thread_count(args.threads, "the number of threads"))
+    if args.ucr_root is not None:
+        option("--ucr-root", lambda: datasets.list_ucr(args.ucr_root))
+    names = option("--datasets", lambda: _dataset_names(args.datasets, args.ucr_root))
+    for name in names:
+        option("--datasets", partial(datasets.ucr_files, name, args.ucr_root))
+    words = None if args.words == "none" else option("--words", lambda: _read_words(args))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if out.exists() and not out.is_dir():
+        raise OptionError(f"--out: {out} is a file, not a folder")
+    option("--out", lambda: out.mkdir(parents=True, exist_ok=True))
+    return {
+        "tasks": [(name, metric) for name in names for metric in metrics],
+        "sweep": sweep,
+        "word_sweep": word_sweep,
+        "words": words,
+        "out": out,
+    }
+
+
+def _read_words(args: argparse.Namespace) -> tuple[list[str], Any]:
+    """The word vectors of ``--words``, checked to be enough for the benchmark."""
+    if args.words == "default":
+        words, vectors = datasets.load_default_word_vectors()
+    else:
+        words, vectors = datasets.load_word_vectors(args.words)
+    bench.check_word_bench(len(words), args.word_queries, bench.WORD_K)
+    return words, vectors
+
+
+def _ucr_metrics(spec: str) -> list[str]:
+    metrics = [m.strip() for m in spec.split(",") if m.strip()]
     for m in metrics:
         if m not in ("euclidean", "dtw"):
             raise ValueError(f"unknown metric {m!r} for UCR: choose euclidean and/or dtw")
-    sweep = [bench.Setting.parse(s) for s in args.sweep.split(",")]
-    word_sweep = [bench.Setting.parse(s) for s in args.word_sweep.split(",")]
-    names = _dataset_names(args.datasets, args.ucr_root)
-    report: dict[str, Any] = {"machine": bench.machine_info(), "threads": args.threads}
-
-    tasks = [(name, metric) for name in names for metric in metrics]
-    ucr: list[bench.UcrResult] = []
-    with _progress(len(tasks) + (args.words != "none"), args.no_progress) as bar:
-        for name, metric in tasks:
-            bar.set_description(f"{name} {metric}")
-            ucr += bench.ucr_task(
-                name,
-                metric,
-                root=args.ucr_root,
-                sweep=sweep,
-                max_test=args.max_test,
-                seed=args.seed,
-                n_threads=args.threads,
-            )
-            bar.update()
-        words = None
-        if args.words != "none":
-            bar.set_description("word vectors")
-            if args.words == "default":
-                vocab, vectors = datasets.load_default_word_vectors()
-            else:
-                vocab, vectors = datasets.load_word_vectors(args.words)
-            words = bench.word_bench(
-                vocab,
-                vectors,
-                n_queries=args.word_queries,
-                sweep=word_sweep,
-                seed=args.seed,
-                n_threads=args.threads,
-            )
-            bar.update()
-
-    if ucr:
-        print(ucr_table(ucr))
-        _write_csv(out / "ucr.csv", bench.as_records(ucr))
-        report["ucr"] = bench.as_records(ucr)
-    if words is not None:
-        print(word_table(words))
-        _write_csv(out / "words.csv", bench.as_records(words.results))
-        report["words"] = {
-            "n_words": words.n_words,
-            "dim": words.dim,
-            "n_queries": words.n_queries,
-            "build_seconds": words.build_seconds,
-            "results": bench.as_records(words.results),
-            "probes": words.probes,
-        }
-    (out / "results.json").write_text(json.dumps(report, indent=1, default=_json_default))
-    written = ["results.json"] + (["ucr.csv"] if ucr else []) + (["words.csv"] if words else [])
-    if not args.no_plot:
-        written += _plots(out, ucr, words)
-    print(f"\nwrote {', '.join(written)} to {out}/")
-    return 0
+    return metrics
 
 
 def _dataset_names(spec: str, root: str | None) -> list[str]:
@@ -252,6 +379,47 @@ def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Holds Ctrl-C until the block is done, so that the CSV and the JSON it writes stay in step
+    (a task is in both or in neither); the KeyboardInterrupt is raised after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _write_csv_header(path: Path, record_type: type) -> None:
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerow([x.name for x in dataclasses.fields(record_type)])
+
+
+def _append_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    """Appends whole rows and flushes them to disk, so that a kill keeps every finished task."""
+    with path.open("a", newline="") as f:
+        csv.DictWriter(f, fieldnames=list(records[0])).writerows(records)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_json(path: Path, report: dict[str, Any]) -> None:
+    """Rewrites ``path`` atomically (a temporary file renamed over it): a reader, or a kill
+    midway, sees the previous report or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w") as f:
+        f.write(json.dumps(report, indent=1, default=_json_default))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _json_default(x: Any) -> Any:

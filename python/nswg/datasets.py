@@ -13,8 +13,12 @@ What the loader does to the series, in this order:
 
 1. **Missing values inside a series** (DodgerLoop*, MelbournePedestrian) are filled by linear
    interpolation between the neighbouring observed values; a gap at the start takes the first
-   observed value. A gap that runs to the end of a row cannot be told apart from padding and is
-   kept as padding (the series is then shorter). A row with no value at all becomes zeros.
+   observed value. A gap that runs to the end of a row is told apart from padding by the
+   archive's ``DataSummary.csv`` (:func:`ucr_summary`): in a dataset of fixed length it is
+   missing observations, filled with the last observed value (as ``np.interp`` holds the edge
+   values), so every series keeps that length; in a variable-length dataset, or one the
+   summary does not list, it is padding (the series is then shorter). A row with no value at
+   all becomes zeros.
 2. **Variable-length datasets** (AllGestureWiimote*, GestureMidAir*, GesturePebbleZ*, PLAID,
    ...) keep their trailing NaN padding: series ``i`` is ``X[i, :series_lengths(X)[i]]``. The
    index's DTW treats trailing NaN as the end of a series and compares true lengths. Training
@@ -26,7 +30,10 @@ What the loader does to the series, in this order:
    float64. A constant series becomes zeros.
 
 After this the only NaN left are the trailing padding of variable-length series, and ``X`` is
-float32, C-contiguous, shape ``(n_ts, sz)``.
+float32, C-contiguous, shape ``(n_ts, sz)``. A value beyond float32's range (about 3.4e38)
+after these steps is an error, not an infinity. A UTF-8 byte-order mark at the start of a file
+is skipped; labels are int64 when they are all integers of at most 2^53 in magnitude (exactly
+representable), else float64; NaN or infinite labels are an error.
 
 Examples
 --------
@@ -64,7 +71,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from nswg._validation import as_series_rows, non_negative_int, positive_int
+from nswg._validation import as_series_rows, flag, non_negative_int, positive_int, to_float32
+from nswg.errors import gzip_errors
 from nswg.words import DEFAULT_WORD_VECTORS, load_default_word_vectors, load_word_vectors
 
 __all__ = [
@@ -79,6 +87,7 @@ __all__ = [
     "random_walks",
     "resample",
     "series_lengths",
+    "ucr_files",
     "ucr_summary",
     "ucr_window_radius",
 ]
@@ -170,7 +179,8 @@ def load_ucr(
         ``root`` does not exist, or holds no dataset ``name`` (the message lists the ones it
         holds), or the dataset lacks its test file.
     ValueError
-        A file holds no series, or a value that is not a number or is infinite.
+        A file holds no series, a value that is not a number, is infinite or is beyond
+        float32's range, a label that is NaN or infinite, or truncated or corrupt gzip data.
 
     See Also
     --------
@@ -186,6 +196,38 @@ def load_ucr(
     >>> round(float(X_train[0].mean()), 6), round(float(X_train[0].std()), 4)
     (0.0, 1.0)
     """
+    flag(znormalize, "znormalize")
+    train_file, test_file = ucr_files(name, root)
+    X_train, y_train = _read_ucr_file(train_file)
+    X_test, y_test = _read_ucr_file(test_file)
+    summary = ucr_summary(root).get(name)
+    length = None if summary is None else summary.length
+    X_train, X_test = _common_width(_fill_gaps(X_train, length), _fill_gaps(X_test, length), name)
+    if znormalize:
+        X_train, X_test = _znormalize(X_train), _znormalize(X_test)
+    return (
+        to_float32(X_train, f"{train_file}: X_train"),
+        y_train,
+        to_float32(X_test, f"{test_file}: X_test"),
+        y_test,
+    )
+
+
+def ucr_files(name: str, root: PathLike | None = None) -> tuple[Path, Path]:
+    """The training and test files of UCR dataset ``name``, as :func:`load_ucr` finds them:
+    a check that it can be loaded, without reading it.
+
+    Raises
+    ------
+    FileNotFoundError
+        As :func:`load_ucr`.
+
+    Examples
+    --------
+    >>> from nswg.datasets import ucr_files
+    >>> [f.name for f in ucr_files("GunPoint")]
+    ['GunPoint_TRAIN.tsv.gz', 'GunPoint_TEST.tsv.gz']
+    """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     base = _ucr_root(root)
@@ -196,17 +238,7 @@ def load_ucr(
     test_file = _split_file(folder, name, "TEST")
     if test_file is None:
         raise FileNotFoundError(f"UCR dataset {name!r} has no {name}_TEST.tsv[.gz] in {folder}")
-    X_train, y_train = _read_ucr_file(train_file)
-    X_test, y_test = _read_ucr_file(test_file)
-    X_train, X_test = _common_width(_fill_gaps(X_train), _fill_gaps(X_test), name)
-    if znormalize:
-        X_train, X_test = _znormalize(X_train), _znormalize(X_test)
-    return (
-        np.ascontiguousarray(X_train, dtype=np.float32),
-        y_train,
-        np.ascontiguousarray(X_test, dtype=np.float32),
-        y_test,
-    )
+    return train_file, test_file
 
 
 def series_lengths(X: Any) -> np.ndarray:
@@ -517,8 +549,12 @@ def _unknown_dataset_message(name: str, base: Path) -> str:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed, without a UTF-8 byte-order mark."""
     data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
+    if path.suffix == ".gz":
+        with gzip_errors(path):
+            data = gzip.decompress(data)
+    return data.removeprefix(b"\xef\xbb\xbf")
 
 
 def _read_ucr_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -539,11 +575,11 @@ def _read_ucr_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
         except UnicodeDecodeError as e:
             raise ValueError(f"{path} is not UTF-8 text: {e}") from None
         X, labels = _parse_rows(text, delimiter, path)
-        y = _labels_array(labels)
+        y = _labels_array(labels, path)
     else:
         if table.shape[1] < 2:
             raise ValueError(f"{path}: each line needs a label and at least one value")
-        X, y = table[:, 1:], _labels_array(table[:, 0])
+        X, y = table[:, 1:], _labels_array(table[:, 0], path)
     if np.isinf(X).any():
         row = int(np.flatnonzero(np.isinf(X).any(axis=1))[0])
         raise ValueError(f"{path}: series {row} holds an infinite value")
@@ -577,8 +613,13 @@ def _parse_rows(text: str, delimiter: str | None, path: Path) -> tuple[np.ndarra
     return X, labels
 
 
-def _labels_array(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """int64 when every label is an integer, else float64, else the labels as text."""
+#: Integers up to this magnitude are exact in float64, as the labels are parsed.
+_EXACT_INTEGERS = 2.0**53
+
+
+def _labels_array(labels: Sequence[Any] | np.ndarray, path: Path) -> np.ndarray:
+    """int64 when every label is an integer that float64 holds exactly, else float64, else
+    the labels as text; NaN or infinite labels are an error (no series equals their class)."""
     if isinstance(labels, np.ndarray):
         numbers = labels
     else:
@@ -586,17 +627,23 @@ def _labels_array(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
             numbers = np.array([float(s) for s in labels], dtype=np.float64)
         except ValueError:
             return np.array(labels, dtype=str)
-    if np.isfinite(numbers).all() and (numbers == np.round(numbers)).all():
+    if not np.isfinite(numbers).all():
+        row = int(np.flatnonzero(~np.isfinite(numbers))[0])
+        raise ValueError(f"{path}: series {row} has the label {numbers[row]}, not a class")
+    if (numbers == np.round(numbers)).all() and (np.abs(numbers) <= _EXACT_INTEGERS).all():
         return numbers.astype(np.int64)
     return numbers
 
 
-def _fill_gaps(X: np.ndarray) -> np.ndarray:
-    """Interpolate NaN inside each series; keep trailing NaN (and all-NaN rows)."""
+def _fill_gaps(X: np.ndarray, length: int | None) -> np.ndarray:
+    """Interpolate NaN inside each series; keep trailing NaN (and all-NaN rows) unless the
+    dataset has a fixed ``length``, which every series then keeps."""
     missing = np.isnan(X)
     if not missing.any():
         return X
     lengths = series_lengths(X)
+    if length is not None:
+        lengths = np.where(lengths > 0, min(length, X.shape[1]), 0)
     positions = np.arange(X.shape[1])
     interior = (missing & (positions < lengths[:, None])).any(axis=1)
     if not interior.any():
@@ -632,6 +679,10 @@ def _to_width(X: np.ndarray, width: int) -> np.ndarray:
 
 def _znormalize(X: np.ndarray) -> np.ndarray:
     """z-normalise each series over its values (NaN padding left as is), in float64."""
+    # Squares of values beyond 1e154 overflow float64: scale those rows down first (the
+    # result does not depend on the scale).
+    largest = np.max(np.abs(np.where(np.isnan(X), 0.0, X)), axis=1, keepdims=True)
+    X = np.where(largest > 1e150, X / np.where(largest > 1e150, largest, 1.0), X)
     present = ~np.isnan(X)
     count = np.maximum(present.sum(axis=1, keepdims=True), 1)
     values = np.where(present, X, 0.0)

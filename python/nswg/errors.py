@@ -7,6 +7,12 @@ unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import os
+import zlib
+from collections.abc import Iterator
+
 __all__ = ["IndexFileError"]
 
 
@@ -29,3 +35,13 @@ class IndexFileError(ValueError):
     ...     print(str(e).startswith("eye.nswg: "))
     True
     """
+
+
+@contextlib.contextmanager
+def gzip_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turns the errors of reading truncated or corrupt gzip data into ``ValueError`` naming
+    ``path``, the error the loaders document for a file they cannot read."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(f"{path}: truncated or corrupt gzip data ({e})") from None

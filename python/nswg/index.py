@@ -20,10 +20,11 @@ from nswg._validation import (
     as_seed,
     band_radius,
     flag,
+    graph_shape,
     metric_name,
-    non_negative_int,
     numeric_array,
     positive_int,
+    thread_count,
 )
 from nswg.errors import IndexFileError
 
@@ -188,7 +189,16 @@ class Index:
             Numeric data, converted once to float32. tslearn's univariate time-series datasets
             of shape (n_ts, sz, 1) are accepted as they are. Under ``metric="dtw"`` a series may
             end in NaN padding (variable-length data, as in the UCR archive): it is compared at
-            its true length.
+            its true length. Distances are ranked by their squares in float32, so values must
+            keep those finite: under Euclidean ``|x| <= sqrt(f32_max / (8 * d))``, under DTW
+            ``|x| <= sqrt(f32_max / (8 * (2 * d - 1)))`` (a path has at most ``2 * d - 1``
+            cells), which keeps every sum of squared differences below half of float32's
+            largest value: about ``4.6e18`` for ``d = 2`` and ``2.1e17`` for ``d = 1000``
+            under Euclidean (``nswg._core.max_magnitude(metric, d)`` gives it). Larger values
+            are refused with ``ValueError``, here, in :meth:`add` and in :meth:`search`;
+            cosine normalises the vectors first and takes any finite value. At the other end,
+            differences below about ``4e-23`` square to zero in float32 (below ``1e-19`` they
+            lose precision), so points that close tie: scale such data up.
         metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
             ``"cosine"`` is ``1 - cos``: vectors are normalised once, then ranked by Euclidean
             distance. ``"dtw"`` is Dynamic Time Warping with squared point cost, reported as the
@@ -201,11 +211,13 @@ class Index:
             The band as a fraction of the series length ``sz`` (the UCR archive's convention):
             ``radius = ceil(window * sz)``. Give ``radius`` or ``window``, not both.
         n_neighbors : int, default=16
-            Neighbours linked to each inserted point. More give better recall per distance
-            computation on hard data, at the cost of build time and memory.
+            Neighbours linked to each inserted point, from 2 (with one, the graph falls apart
+            into chains that a greedy search cannot navigate) to 4096. More give better recall
+            per distance computation on hard data, at the cost of build time and memory.
         max_degree : int, optional
-            Cap on a node's degree (default ``2 * n_neighbors``); longer lists are pruned so
-            that their links point in different directions.
+            Cap on a node's degree, from ``n_neighbors`` to 4096 (default ``2 * n_neighbors``,
+            at most 4096); longer lists are pruned so that their links point in different
+            directions.
         ef_construction : int, default=100
             Size of the result store of the searches that find a new point's neighbours. Larger
             builds a better graph, more slowly.
@@ -220,7 +232,7 @@ class Index:
             exactly; a graph search of it raises ``ValueError``. ``n_neighbors``,
             ``max_degree``, ``ef_construction`` and ``n_searches`` are then not used.
         n_threads : int, default=0
-            Threads for the build; 0 uses one per core.
+            Threads for the build; 0 uses one per core. At most 8 per core.
         progress : bool or callable, optional
             A progress bar (tqdm, on stderr): by default only on a terminal and for a build
             that takes a while (more than 50,000 points, or long series under DTW); ``True``
@@ -263,17 +275,16 @@ class Index:
         Raises
         ------
         ValueError
-            Empty or ragged input, NaN or inf (other than trailing padding under DTW), a zero
-            vector under cosine, an unknown metric, a bad band or parameter.
+            Empty or ragged input, NaN or inf (other than trailing padding under DTW), a value
+            beyond the metric's range above, a zero vector under cosine (or a float64 one that
+            underflows to zero in float32), an unknown metric, a bad band or parameter.
         TypeError
-            Non-numeric input.
+            Non-numeric input, or a parameter of the wrong type (``graph`` is True or False).
         """
         metric = metric_name(metric)
-        data = as_rows(vectors, "vectors")
+        data = as_rows(vectors, "vectors", metric)
         sakoe_chiba_radius = band_radius(metric, radius, window, data.shape[1])
-        n_neighbors = positive_int(n_neighbors, "n_neighbors")
-        degree = 2 * n_neighbors if max_degree is None else max_degree
-        shape: tuple[int, int] | None = (n_neighbors, positive_int(degree, "max_degree"))
+        shape: tuple[int, int] | None = graph_shape(n_neighbors, max_degree)
         if not flag(graph, "graph"):
             shape, progress = None, False  # nothing is linked, so there is no progress to show
         work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
@@ -287,7 +298,7 @@ class Index:
                 ef_construction=positive_int(ef_construction, "ef_construction"),
                 n_searches=positive_int(n_searches, "n_searches"),
                 seed=as_seed(seed),
-                n_threads=non_negative_int(n_threads, "n_threads"),
+                n_threads=thread_count(n_threads),
                 progress=report,
             )
         index = cls(core)
@@ -324,9 +335,9 @@ class Index:
             distance computations.
         exact : bool, default=False
             Compare with every point instead (brute force): the oracle and the baseline. The
-            only search of an index built with ``graph=False``.
+            only search of an index built with ``graph=False``. True or False only.
         n_threads : int, default=0
-            Threads for a batch; 0 uses one per core.
+            Threads for a batch; 0 uses one per core. At most 8 per core.
 
         Returns
         -------
@@ -343,7 +354,7 @@ class Index:
         >>> ids.tolist(), [round(float(d), 3) for d in distances]
         ([1, 2], [0.141, 2.687])
         """
-        single, queries = _as_queries(q, self.dim)
+        single, queries = _as_queries(q, self.dim, self.metric)
         k = positive_int(k, "k")
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
@@ -353,8 +364,8 @@ class Index:
             k=k,
             ef=ef,
             n_searches=positive_int(n_searches, "n_searches"),
-            exact=bool(exact),
-            n_threads=non_negative_int(n_threads, "n_threads"),
+            exact=flag(exact, "exact"),
+            n_threads=thread_count(n_threads),
         )
         counts, bounds = counts.astype(np.int64), bounds.astype(np.int64)
         if single:
@@ -396,12 +407,12 @@ class Index:
         >>> int(index.search([2.0, 2.0, 1.9], k=1).ids[0])
         3
         """
-        data = as_rows(vectors, "vectors")
+        data = as_rows(vectors, "vectors", self.metric)
         if data.shape[1] != self.dim:
             raise ValueError(
                 f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
             )
-        threads = non_negative_int(n_threads, "n_threads")
+        threads = thread_count(n_threads)
         with _reporter(progress, len(data), self._distance_work(), "adding") as report:
             first = self._core.add(data, n_threads=threads, progress=report)
         return np.arange(first, first + len(data), dtype=np.int64)
@@ -471,7 +482,7 @@ class Index:
         >>> len(index), index.n_ids
         (4, 4)
         """
-        threads = non_negative_int(n_threads, "n_threads")
+        threads = thread_count(n_threads)
         with _reporter(progress, len(self), self._distance_work(), "compacting") as report:
             old = self._core.compact(n_threads=threads, progress=report)
         return old.astype(np.int64)
@@ -484,7 +495,9 @@ class Index:
 
         The write is atomic: the index goes to a temporary file beside ``path``, is flushed to
         disk, then renamed over ``path``, so an interrupted save leaves the previous file intact.
-        The format is versioned and checksummed (see ``docs/format.md``).
+        A symbolic link is followed (the file it names is replaced, the link kept), and a file
+        replaced keeps its permissions. The format is versioned and checksummed (see
+        ``docs/format.md``).
 
         Parameters
         ----------
@@ -494,7 +507,7 @@ class Index:
         Raises
         ------
         OSError
-            The file cannot be written (a directory, no permission, ...).
+            The file cannot be written (a directory, no permission, a FIFO or device, ...).
 
         Examples
         --------
@@ -525,8 +538,9 @@ class Index:
         OSError
             The file cannot be read.
         IndexFileError
-            The file is not an nswg index: truncated, corrupted, foreign, or of a newer format
-            (a subclass of ``ValueError``; its message names the file).
+            The file is not an nswg index: truncated, corrupted, foreign, of a newer format, or
+            not a regular file (a FIFO or device is refused without waiting on it); a subclass
+            of ``ValueError``, its message names the file.
 
         Examples
         --------
@@ -686,13 +700,13 @@ def _reporter(
         yield update
 
 
-def _as_queries(q: Any, dim: int) -> tuple[bool, np.ndarray]:
+def _as_queries(q: Any, dim: int, metric: str) -> tuple[bool, np.ndarray]:
     """(whether q was one query, q as a float32 (m, dim) array)."""
     array = numeric_array(q, "q")
     single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
     if single:
         array = array.reshape(1, -1)
-    rows = as_rows(array, "q")
+    rows = as_rows(array, "q", metric)
     if rows.shape[1] != dim:
         raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
     return single, rows

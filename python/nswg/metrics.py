@@ -22,7 +22,8 @@ def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = N
     Parameters
     ----------
     s1, s2 : array-like, shape=(sz,) or (sz, 1)
-        The series. Finite values only.
+        The series. Finite values within the range :meth:`nswg.Index.build` accepts under
+        DTW for series of the longer length (``ValueError`` beyond it).
     radius : int, optional
         Sakoe-Chiba radius in points. Radius 0 on equal lengths is the Euclidean distance.
     window : float, optional
@@ -44,7 +45,18 @@ def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = N
     True
     """
     a, b = (_as_series(s, name) for s, name in ((s1, "s1"), (s2, "s2")))
-    sakoe_chiba_radius = band_radius("dtw", radius, window, max(len(a), len(b)))
+    sz = max(len(a), len(b))
+    sakoe_chiba_radius = band_radius("dtw", radius, window, sz)
+    # The index's bound for series of this length, so that both accept the same series.
+    bound = _core.max_magnitude("dtw", sz)
+    for series, name in ((a, "s1"), (b, "s2")):
+        beyond = np.flatnonzero(np.abs(series) > bound)
+        if beyond.size:
+            i = int(beyond[0])
+            raise ValueError(
+                f"{name}[{i}] = {series[i]:g} is beyond the DTW range |x| <= {bound:.4e} for "
+                f"series of {sz} values: larger values overflow squared distances in float32"
+            )
     return _core.dtw(a, b, sakoe_chiba_radius=sakoe_chiba_radius)
 
 

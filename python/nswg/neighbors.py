@@ -37,7 +37,15 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "nswg.neighbors needs scikit-learn 1.6 or later: pip install 'scikit-learn>=1.6'"
     ) from e
 
-from nswg._validation import as_rows, flag, metric_name, non_negative_int, univariate
+from nswg._validation import (
+    as_rows,
+    flag,
+    graph_shape,
+    metric_name,
+    non_negative_int,
+    thread_count,
+    univariate,
+)
 from nswg.index import Index
 
 __all__ = ["KNeighborsClassifier", "NearestNeighbors"]
@@ -89,7 +97,7 @@ class _NeighborsBase(BaseEstimator):
             X = validate_data(self, X, **self._check_array_params())
         else:
             X, y = validate_data(self, X, y, **self._check_array_params())
-        self._fit_X = as_rows(univariate(X, "X"), "X")
+        self._fit_X = as_rows(univariate(X, "X"), "X", metric_name(self.metric))
         self.n_samples_fit_ = self._fit_X.shape[0]
         self.effective_metric_ = metric_name(self.metric)
         self._build_params: dict[str, Any] = {
@@ -102,7 +110,8 @@ class _NeighborsBase(BaseEstimator):
             "n_searches": self.n_searches,
             "seed": _seed(self.random_state),
         }
-        self._exact_only = bool(self.exact)
+        graph_shape(self.graph_neighbors, self.max_degree, "graph_neighbors")
+        self._exact_only = flag(self.exact, "exact")
         self._index = self._build(self._exact_only)
         return y
 
@@ -184,6 +193,7 @@ class _NeighborsBase(BaseEstimator):
         if n_neighbors is None:
             n_neighbors = self.n_neighbors
         k = _positive_int(n_neighbors, "n_neighbors")
+        flag(return_distance, "return_distance")
         self._check_search_params()
         if X is not None:
             distances, indices = self._kneighbors(self._validate_queries(X), k)
@@ -214,11 +224,11 @@ class _NeighborsBase(BaseEstimator):
 
     def _validate_queries(self, X: Any) -> np.ndarray:
         X = validate_data(self, X, reset=False, **self._check_array_params())
-        return as_rows(univariate(X, "X"), "X")
+        return as_rows(univariate(X, "X"), "X", metric_name(self.metric))
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances, indices) of the ``k`` nearest training points, shape (m, k) each."""
-        exact = bool(self.exact)
+        exact = flag(self.exact, "exact")
         index = self._get_index(exact)
         n_threads = _n_threads(self.n_jobs)
 
@@ -271,8 +281,8 @@ class NearestNeighbors(_NeighborsBase):
         escape local minima at the cost of more distance computations.
     graph_neighbors : int, default=16
         Neighbours linked to each point as the graph is built (``n_neighbors`` of
-        :meth:`nswg.Index.build`). More give better recall per distance computation on hard
-        data, at the cost of build time and memory.
+        :meth:`nswg.Index.build`), from 2 to 4096. More give better recall per distance
+        computation on hard data, at the cost of build time and memory.
     max_degree : int, optional
         Cap on a node's degree, default ``2 * graph_neighbors``.
     ef_construction : int, default=100
@@ -377,8 +387,8 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         escape local minima at the cost of more distance computations.
     graph_neighbors : int, default=16
         Neighbours linked to each point as the graph is built (``n_neighbors`` of
-        :meth:`nswg.Index.build`). More give better recall per distance computation on hard
-        data, at the cost of build time and memory.
+        :meth:`nswg.Index.build`), from 2 to 4096. More give better recall per distance
+        computation on hard data, at the cost of build time and memory.
     max_degree : int, optional
         Cap on a node's degree, default ``2 * graph_neighbors``.
     ef_construction : int, default=100
@@ -611,7 +621,7 @@ def _n_threads(n_jobs: Any) -> int:
     if n == 0:
         raise ValueError("n_jobs == 0 has no meaning: use None or -1 for one thread per core")
     if n > 0:
-        return n
+        return thread_count(n, "n_jobs")
     return max(1, (os.cpu_count() or 1) + 1 + n)
 
 

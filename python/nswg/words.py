@@ -36,13 +36,15 @@ from __future__ import annotations
 import difflib
 import gzip
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 
-from nswg._validation import metric_name, non_negative_int, positive_int
+from nswg._validation import metric_name, non_negative_int, numeric_array, positive_int, to_float32
+from nswg.errors import gzip_errors
 
 if TYPE_CHECKING:
     from nswg.index import Index
@@ -80,7 +82,7 @@ class WordVectors:
         The vocabulary; ``words[i]`` names ``vectors[i]``. When a word appears twice, queries
         by that word use its first row.
     vectors : array-like, shape=(n_words, d)
-        Word vectors, copied once to float32.
+        Word vectors, copied once to float32: finite, and within float32's range.
     metric : {"cosine", "euclidean"}, default="cosine"
         Distance of the index. Cosine is the usual choice for word vectors.
     **build_options
@@ -114,13 +116,18 @@ class WordVectors:
         bad = next((w for w in vocabulary if not isinstance(w, str)), None)
         if bad is not None:
             raise TypeError(f"words must be str, got {type(bad).__name__} {bad!r}")
-        array = np.array(vectors, dtype=np.float32, order="C", copy=True)
-        if array.ndim != 2:
-            raise ValueError(f"vectors must have shape (n_words, d), got {array.shape}")
-        if len(vocabulary) != array.shape[0]:
-            raise ValueError(f"{len(vocabulary)} words but {array.shape[0]} vectors")
+        given = numeric_array(vectors, "vectors")
+        if given.ndim != 2:
+            raise ValueError(f"vectors must have shape (n_words, d), got {given.shape}")
+        if len(vocabulary) != given.shape[0]:
+            raise ValueError(f"{len(vocabulary)} words but {given.shape[0]} vectors")
         if not vocabulary:
             raise ValueError("no words")
+        array = to_float32(given, "vectors").copy()
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"vectors[{row}] (of {vocabulary[row]!r}) holds NaN or an infinity")
         name = metric_name(metric)
         if name not in _METRICS:
             raise ValueError(f"metric must be one of {', '.join(_METRICS)}, got {metric!r}")
@@ -367,7 +374,12 @@ def load_word_vectors(
           header;
         - ``"word2vec"``: a first line ``n d``, then as GloVe;
         - ``"word2vec-binary"``: a line ``n d``, then per word its bytes (UTF-8; undecodable
-          bytes become U+FFFD), a space and ``d`` little-endian float32, optionally a newline;
+          bytes become U+FFFD), a space and ``d`` little-endian float32, optionally a newline
+          (every record alike). The format cannot hold a word with a space: the misaligned
+          record that follows is an error wherever it shows (records end in newlines, as
+          word2vec.c writes them; otherwise where the next word holds control characters, or
+          the count or the end disagree with the header). The header's count must match the
+          records (unless ``limit`` stops before) and fit in the file;
         - ``"npy"``: a 2-D numpy array and a vocabulary file.
 
         Default: ``"npy"`` for ``.npy``, ``"word2vec-binary"`` for ``.bin``; otherwise a
@@ -386,8 +398,10 @@ def load_word_vectors(
     FileNotFoundError
         The file, or the vocabulary of a ``.npy``, is missing.
     ValueError
-        Ragged rows, values that are not numbers, a header that disagrees with the data, a
-        vocabulary whose length differs from the array's rows, or text that is not UTF-8.
+        Ragged rows, values that are not numbers, NaN, infinite or beyond float32's range, a
+        header that disagrees with the data (or announces more than the file can hold), a
+        vocabulary whose length differs from the array's rows, text that is not UTF-8, or
+        truncated or corrupt gzip data; the message names the file.
 
     Notes
     -----
@@ -408,18 +422,29 @@ def load_word_vectors(
     if limit is not None:
         limit = non_negative_int(limit, "limit")
     if format is None:
-        format = _guess_format(file)
+        with gzip_errors(file):
+            format = _guess_format(file)
     elif format not in _FORMATS:
         raise ValueError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
     if vocab is not None and format != "npy":
         raise ValueError(f"vocab is only used with format='npy', not {format!r}")
-    if format == "npy":
-        words, vectors = _load_npy(file, vocab, limit)
-    elif format == "word2vec-binary":
-        words, vectors = _load_word2vec_binary(file, limit)
-    else:
-        words, vectors = _load_text(file, format == "word2vec", limit)
-    return words, np.ascontiguousarray(vectors, dtype=np.float32)
+    with gzip_errors(file):
+        if format == "npy":
+            words, vectors = _load_npy(file, vocab, limit)
+        elif format == "word2vec-binary":
+            words, vectors = _load_word2vec_binary(file, limit)
+        else:
+            words, vectors = _load_text(file, format == "word2vec", limit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{file}: the vector of {words[row]!r} (word {row}) holds NaN, an infinity or a value "
+            "beyond float32's range (about 3.4e38)"
+        )
+    return words, vectors
 
 
 def load_default_word_vectors(*, limit: int | None = None) -> tuple[list[str], np.ndarray]:
@@ -469,10 +494,11 @@ def _guess_format(path: Path) -> str:
         if header is None:
             return "glove"
         second = f.readline(1 << 16)
-    # Text when the next line is a word and d numbers; binary otherwise.
+    # Text when the next line is a word and numbers (as many as the header says or not: the
+    # text reader then says which line disagrees); binary otherwise.
     try:
         fields = second.decode("utf-8").rstrip().split(" ")
-        if len(fields) == header[1] + 1:
+        if len(fields) >= 2:
             [float(x) for x in fields[1:]]
             return "word2vec"
     except (UnicodeDecodeError, ValueError):
@@ -569,26 +595,58 @@ def _parse_numbers(rows: list[str], dim: int, path: Path, first_line: int) -> np
         raise
 
 
+#: Characters no word holds: in a word2vec binary record they are bytes of a vector read as a
+#: word, after a misaligned record.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The most that deflate expands data: a gzip file of ``b`` bytes holds at most this times ``b``.
+_GZIP_MAX_RATIO = 1032
+
+
 def _load_word2vec_binary(path: Path, limit: int | None) -> tuple[list[str], np.ndarray]:
     with _open_binary(path) as f:
-        header = _word2vec_header(f.readline())
+        line = f.readline()
+        header = _word2vec_header(line)
         if header is None:
             raise ValueError(f"{path}: the first line is not a word2vec header 'n d'")
-        n, dim = header
-        n = n if limit is None else min(n, limit)
+        n_announced, dim = header
+        # Each record takes a word of at least one byte, a space and 4 * dim bytes: check the
+        # header against the file before allocating what it asks for.
+        size = path.stat().st_size * (_GZIP_MAX_RATIO if path.suffix == ".gz" else 1)
+        if n_announced * (4 * dim + 2) > size - len(line):
+            raise ValueError(
+                f"{path}: the header announces {n_announced} words of {dim} values, more than "
+                f"the file's {path.stat().st_size} bytes can hold"
+            )
+        n = n_announced if limit is None else min(n_announced, limit)
         row_bytes = 4 * dim
         words: list[str] = []
         vectors = np.empty((n, dim), dtype=np.float32)
         reader = _ByteReader(f)
+        # Whether records end in a newline (word2vec.c) or not (gensim), as the first does.
+        newlines = None
         for i in range(n):
-            word = reader.read_word()
+            word, after_newline = reader.read_word()
             if word is None:
-                raise ValueError(f"{path}: the header announces {header[0]} words, found {i}")
+                raise ValueError(f"{path}: the header announces {n_announced} words, found {i}")
+            if (i > 0 and after_newline != newlines) or _CONTROL.search(word):
+                raise ValueError(
+                    f"{path}: word {i} ({word!r}) does not start where a record should (it "
+                    "holds control characters, or the newlines differ from the first "
+                    "record's): a word with a space before it (which this format cannot hold) "
+                    f"or a vector of other than {dim} values"
+                )
             data = reader.read(row_bytes)
             if len(data) < row_bytes:
                 raise ValueError(f"{path}: the vector of word {i} ({word!r}) is cut short")
+            if i == 0:
+                newlines = reader.at_newline()
             words.append(word)
             vectors[i] = np.frombuffer(data, dtype="<f4")
+        if n == n_announced and not reader.at_end():
+            raise ValueError(
+                f"{path}: more data follows the {n_announced} words the header announces (a "
+                "header that undercounts, or a word with a space, which this format cannot hold)"
+            )
     return words, vectors
 
 
@@ -606,18 +664,37 @@ class _ByteReader:
         self._buf, self._pos = self._buf[self._pos :] + more, 0
         return True
 
-    def read_word(self) -> str | None:
+    def read_word(self) -> tuple[str | None, bool]:
+        """The next word (None at the end), and whether a newline came before it."""
+        after_newline = False
         while True:
-            # word2vec.c and gensim write a newline after each vector: skip it.
+            # word2vec.c writes a newline after each vector: skip it.
             while self._pos < len(self._buf) and self._buf[self._pos] in b"\n\r":
                 self._pos += 1
+                after_newline = True
             end = self._buf.find(b" ", self._pos)
             if end >= 0:
                 word = self._buf[self._pos : end]
                 self._pos = end + 1
-                return word.decode("utf-8", errors="replace")
+                return word.decode("utf-8", errors="replace"), after_newline
             if not self._fill():
-                return None
+                return None, after_newline
+
+    def at_newline(self) -> bool:
+        """Whether the next byte is a newline."""
+        if self._pos >= len(self._buf):
+            self._fill()
+        return self._buf[self._pos : self._pos + 1] in (b"\n", b"\r")
+
+    def at_end(self) -> bool:
+        """Whether nothing but newlines is left."""
+        while True:
+            rest = self._buf[self._pos :]
+            if rest.strip(b"\n\r"):
+                return False
+            self._pos = len(self._buf)
+            if not self._fill():
+                return True
 
     def read(self, size: int) -> bytes:
         while len(self._buf) - self._pos < size and self._fill():
@@ -659,7 +736,8 @@ def _load_npy(
             f"{vocab_file} has {len(words)} words but {path} has {array.shape[0]} rows"
         )
     n = array.shape[0] if limit is None else min(limit, array.shape[0])
-    return words[:n], np.array(array[:n], dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # what overflows is refused after
+        return words[:n], np.array(array[:n], dtype=np.float32)
 
 
 def _read_vocabulary(path: Path) -> list[str]:

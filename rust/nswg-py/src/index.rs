@@ -18,6 +18,8 @@ use crate::watch::watched;
 
 /// What a pickled index is called in the errors of reading one.
 const PICKLED: &str = "pickled index";
+/// The argument of `build` and `add` that errors about its values name.
+const VECTORS: &str = "vectors";
 
 /// Copies a 2-D array into a row-major buffer; any strides are accepted.
 fn to_rows(array: &PyReadonlyArray2<'_, f32>) -> (Vec<f32>, usize) {
@@ -34,7 +36,7 @@ fn poisoned<T>(_: T) -> PyErr {
 }
 
 /// The metric named `name`; `sakoe_chiba_radius` only for "dtw", `None` the full window.
-fn metric(name: &str, sakoe_chiba_radius: Option<usize>) -> PyResult<Metric> {
+pub(crate) fn metric(name: &str, sakoe_chiba_radius: Option<usize>) -> PyResult<Metric> {
     match (name, sakoe_chiba_radius) {
         ("euclidean", None) => Ok(Metric::Euclidean),
         ("cosine", None) => Ok(Metric::Cosine),
@@ -83,18 +85,19 @@ impl PyIndex {
     }
 
     /// `f` on the index under the write lock in a pool of `n_threads`, watched for Ctrl-C and
-    /// reporting to `progress`.
+    /// reporting to `progress`. `source` names the argument errors about values refer to.
     fn changing<R: Send>(
         &self,
         py: Python<'_>,
         n_threads: usize,
         progress: Option<&Bound<'_, PyAny>>,
+        source: Option<&str>,
         f: impl FnOnce(&mut Index, &nswg::Progress) -> nswg::Result<R> + Send,
     ) -> PyResult<R> {
         watched(py, progress, |counts| {
             let mut guard = self.write()?;
             let index: &mut Index = &mut guard;
-            with_threads(n_threads, || f(index, counts)).map_err(py_err)
+            with_threads(n_threads, || f(index, counts)).map_err(|e| to_py(e, source))
         })
     }
 }
@@ -137,13 +140,13 @@ impl PyIndex {
             // Without a graph there is no linking to watch or spread over threads: only a
             // pass over the data, which threads would cost more than they save on small sets.
             let index = py.detach(|| Index::build(data, dim, options));
-            return Ok(Self::new(index.map_err(py_err)?));
+            return Ok(Self::new(index.map_err(|e| to_py(e, Some(VECTORS)))?));
         }
         let index = watched(py, progress.as_ref(), |counts| {
             with_threads(n_threads, || {
                 Index::build_with_progress(data, dim, options, counts)
             })
-            .map_err(py_err)
+            .map_err(|e| to_py(e, Some(VECTORS)))
         })?;
         Ok(Self::new(index))
     }
@@ -180,7 +183,7 @@ impl PyIndex {
             .reading(py, |index| {
                 with_threads(n_threads, || index.search(data, &options))
             })?
-            .map_err(py_err)?;
+            .map_err(|e| to_py(e, Some("queries")))?;
         let shape = (m, k);
         let ids = Array2::from_shape_vec(shape, found.ids).expect("k ids per query");
         let distances =
@@ -204,9 +207,13 @@ impl PyIndex {
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
         let (data, _) = to_rows(&vectors);
-        self.changing(py, n_threads, progress.as_ref(), |index, counts| {
-            index.add_with_progress(data, counts)
-        })
+        self.changing(
+            py,
+            n_threads,
+            progress.as_ref(),
+            Some(VECTORS),
+            |index, counts| index.add_with_progress(data, counts),
+        )
     }
 
     /// Marks the points `ids` removed; all are checked first, so an error removes none.
@@ -224,7 +231,7 @@ impl PyIndex {
         n_threads: usize,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
-        let old = self.changing(py, n_threads, progress.as_ref(), |index, counts| {
+        let old = self.changing(py, n_threads, progress.as_ref(), None, |index, counts| {
             index.compact_with_progress(counts)
         })?;
         Ok(old.into_pyarray(py))

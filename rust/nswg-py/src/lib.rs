@@ -20,9 +20,16 @@ fn dtw(
     s1: PyReadonlyArray1<'_, f32>,
     s2: PyReadonlyArray1<'_, f32>,
     sakoe_chiba_radius: Option<usize>,
-) -> f64 {
+) -> PyResult<f64> {
     let (a, b) = (s1.as_array().to_vec(), s2.as_array().to_vec());
-    nswg::dtw(&a, &b, Band::from(sakoe_chiba_radius))
+    nswg::dtw(&a, &b, Band::from(sakoe_chiba_radius)).map_err(errors::py_err)
+}
+
+/// The largest magnitude of a value in rows of `dim` values under `metric` ("euclidean",
+/// "cosine" or "dtw"); `None` where any finite value is accepted.
+#[pyfunction]
+fn max_magnitude(metric: &str, dim: usize) -> PyResult<Option<f32>> {
+    Ok(index::metric(metric, None)?.max_magnitude(dim))
 }
 
 /// The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU has
@@ -36,8 +43,12 @@ fn simd_features() -> Vec<&'static str> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", persist::FORMAT_VERSION)?;
+    m.add("MAX_DEGREE", nswg::MAX_DEGREE)?;
+    m.add("MIN_NEIGHBORS", nswg::MIN_NEIGHBORS)?;
+    m.add("MAX_THREADS", nswg::max_threads())?;
     m.add_class::<index::PyIndex>()?;
     m.add_function(wrap_pyfunction!(dtw, m)?)?;
     m.add_function(wrap_pyfunction!(simd_features, m)?)?;
+    m.add_function(wrap_pyfunction!(max_magnitude, m)?)?;
     Ok(())
 }

@@ -17,6 +17,15 @@ pub enum Error {
         column: usize,
         hint: &'static str,
     },
+    #[error("row {row} holds {value:e} at position {column}, beyond the {metric} range |x| <= {bound:.4e} for {dim} values: larger values overflow its squared distances in float32")]
+    OutOfRange {
+        row: usize,
+        column: usize,
+        value: f32,
+        bound: f32,
+        metric: &'static str,
+        dim: usize,
+    },
     #[error("row {row} has zero norm: the cosine distance is undefined for a zero vector")]
     ZeroNorm { row: usize },
     #[error("k must be between 1 and the number of points ({n}), got {k}")]
@@ -41,6 +50,14 @@ pub enum Error {
     NoGraph,
     #[error("interrupted: the index is unchanged")]
     Interrupted,
+    #[error(
+        "n_threads must be at most {max} ({per_core} per core on this machine), got {threads}"
+    )]
+    TooManyThreads {
+        threads: usize,
+        max: usize,
+        per_core: usize,
+    },
     #[error("could not start {threads} threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
 }

@@ -24,7 +24,10 @@ mod sys;
 
 pub use error::{Error, Result};
 pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
-pub use index::{with_threads, Index, IndexOptions, Neighbors, QueryOptions};
+pub use index::{
+    max_threads, with_threads, Index, IndexOptions, Neighbors, QueryOptions, MIN_NEIGHBORS,
+    THREADS_PER_CORE,
+};
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;
 pub use sys::cpu::simd_features;

@@ -1,6 +1,5 @@
 //! Batches of queries searched in parallel, and the thread pools they run on.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -81,32 +80,59 @@ impl WithSpace for BatchSearch<'_> {
     }
 }
 
+/// Threads a pool may have per core. More would only take turns on the cores; the cap keeps a
+/// mistyped count from starting a million threads.
+pub const THREADS_PER_CORE: usize = 8;
+
+/// Pools of distinct sizes kept for reuse. Using one more drops the least recently used, whose
+/// threads exit once its running calls return, so the threads alive stay bounded however many
+/// counts a caller tries.
+const KEPT_POOLS: usize = 4;
+
+/// The largest thread count [`with_threads`] accepts: [`THREADS_PER_CORE`] per core.
+pub fn max_threads() -> usize {
+    THREADS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool (one thread per core) when
-/// `n_threads` is 0.
+/// `n_threads` is 0. More than [`max_threads`] is an error.
 ///
-/// Pools are made once per thread count and kept: starting threads costs milliseconds on a busy
-/// machine, more than a small batch of queries takes.
+/// Pools are made once per thread count and kept (the [`KEPT_POOLS`] used last): starting
+/// threads costs milliseconds on a busy machine, more than a small batch of queries takes.
 pub fn with_threads<R: Send>(n_threads: usize, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
-    static POOLS: Mutex<BTreeMap<usize, Arc<rayon::ThreadPool>>> = Mutex::new(BTreeMap::new());
+    // Most recently used last.
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
     if n_threads == 0 {
         return f();
     }
+    let max = max_threads();
+    if n_threads > max {
+        return Err(Error::TooManyThreads {
+            threads: n_threads,
+            max,
+            per_core: THREADS_PER_CORE,
+        });
+    }
     let pool = {
-        // A panic elsewhere cannot leave the map half changed: take it as it is.
+        // A panic elsewhere cannot leave the list half changed: take it as it is.
         let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-        match pools.get(&n_threads) {
-            Some(pool) => Arc::clone(pool),
-            None => {
-                let pool = rayon::ThreadPoolBuilder::new()
+        let pool = match pools.iter().position(|(n, _)| *n == n_threads) {
+            Some(i) => pools.remove(i).1,
+            None => Arc::new(
+                rayon::ThreadPoolBuilder::new()
                     .num_threads(n_threads)
                     .build()
                     .map_err(|e| Error::ThreadPool {
                         threads: n_threads,
                         reason: e.to_string(),
-                    })?;
-                Arc::clone(pools.entry(n_threads).or_insert(Arc::new(pool)))
-            }
+                    })?,
+            ),
+        };
+        pools.push((n_threads, Arc::clone(&pool)));
+        if pools.len() > KEPT_POOLS {
+            pools.remove(0);
         }
+        pool
     };
     pool.install(f)
 }

@@ -5,8 +5,8 @@ mod options;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use batch::with_threads;
-pub use options::{IndexOptions, Neighbors, QueryOptions};
+pub use batch::{max_threads, with_threads, THREADS_PER_CORE};
+pub use options::{IndexOptions, Neighbors, QueryOptions, MIN_NEIGHBORS};
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Beam, Graph};
@@ -44,6 +44,7 @@ impl Index {
         options: IndexOptions,
         progress: &Progress,
     ) -> Result<Self> {
+        options.check_new()?;
         let points = options.metric.rows(data, dim)?;
         if points.is_empty() {
             return Err(Error::Empty);

@@ -742,3 +742,132 @@ fn an_index_of_identical_points_answers_k_of_them() {
         }
     }
 }
+
+#[test]
+fn values_beyond_the_safe_range_are_refused_at_build_add_and_search() {
+    // 3e19 squared overflows f32: these distances used to come back inf, misordered.
+    let data = vec![3e19, 0.0, -3e19, 0.0, 1e19, 0.0];
+    for metric in [Metric::Euclidean, Metric::Dtw { band: Band::Full }] {
+        let bound = metric.max_magnitude(2).unwrap();
+        assert!(bound < 1e19 && bound > 1e18);
+        assert!(matches!(
+            Index::build(data.clone(), 2, options(metric)),
+            Err(Error::OutOfRange {
+                row: 0,
+                column: 0,
+                ..
+            })
+        ));
+        let mut index =
+            Index::build(vec![bound, 0.0, -bound, 0.0, 0.0, 1.0], 2, options(metric)).unwrap();
+        assert!(matches!(
+            index.add(vec![0.0, -3e19]),
+            Err(Error::OutOfRange {
+                row: 0,
+                column: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            index.search(vec![1.0, 0.0, 0.0, 2e19], &query(1, true)),
+            Err(Error::OutOfRange {
+                row: 1,
+                column: 1,
+                ..
+            })
+        ));
+        // At the bound itself, distances stay finite and ordered.
+        let found = index.search(vec![-bound, 0.0], &query(3, true)).unwrap();
+        assert_eq!(found.ids, [1, 2, 0]);
+        assert!(found.distances.iter().all(|d| d.is_finite()));
+    }
+    // Cosine normalises in f64 first: any finite value is fine.
+    assert_eq!(Metric::Cosine.max_magnitude(2), None);
+    let index = Index::build(data, 2, options(Metric::Cosine)).unwrap();
+    let found = index.search(vec![-2.9e19, 0.0], &query(3, true)).unwrap();
+    assert_eq!(found.ids[0], 1);
+}
+
+#[test]
+fn the_dtw_function_checks_its_series_as_the_index_does() {
+    let band = Band::Full;
+    let bound = Metric::Dtw { band }.max_magnitude(3).unwrap();
+    assert!(metric::dtw(&[bound, 0.0, 0.0], &[-bound, 0.0], band)
+        .unwrap()
+        .is_finite());
+    assert!(matches!(
+        metric::dtw(&[1.0, 0.0, 0.0], &[0.0, 2.0 * bound], band),
+        Err(Error::OutOfRange {
+            row: 1,
+            column: 1,
+            ..
+        })
+    ));
+    assert!(matches!(
+        metric::dtw(&[f32::NAN], &[0.0], band),
+        Err(Error::NonFinite { row: 0, .. })
+    ));
+    assert_eq!(metric::dtw(&[], &[0.0], band), Err(Error::Empty));
+}
+
+#[test]
+fn a_new_graph_needs_two_neighbours_per_point() {
+    let data = gaussian_like(50, 2, 1);
+    let one = IndexOptions {
+        graph: Some(GraphOptions {
+            n_neighbors: 1,
+            max_degree: 2,
+        }),
+        ..options(Metric::Euclidean)
+    };
+    assert!(matches!(
+        Index::build(data.clone(), 2, one),
+        Err(Error::InvalidParameter {
+            name: "n_neighbors",
+            value: 1,
+            ..
+        })
+    ));
+    let two = IndexOptions {
+        graph: Some(GraphOptions {
+            n_neighbors: MIN_NEIGHBORS,
+            max_degree: 4,
+        }),
+        ..one
+    };
+    assert!(Index::build(data, 2, two).is_ok());
+}
+
+#[test]
+fn thread_counts_are_bounded_and_so_are_the_pools_kept() {
+    let max = max_threads();
+    assert_eq!(
+        with_threads(max + 1, || Ok(())).unwrap_err(),
+        Error::TooManyThreads {
+            threads: max + 1,
+            max,
+            per_core: THREADS_PER_CORE
+        }
+    );
+    let threads_alive = || {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    for n in 1..=12 {
+        assert_eq!(
+            with_threads(n.min(max), || Ok(rayon::current_num_threads())),
+            Ok(n.min(max))
+        );
+    }
+    if threads_alive() > 0 {
+        // Dropped pools' threads exit soon after; at most KEPT_POOLS pools of at most `max`
+        // threads remain, beside the test harness's own threads.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            threads_alive() <= 4 * max + 64,
+            "{} threads",
+            threads_alive()
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub use dtw::{dtw, Band};
 #[cfg(test)]
 pub(crate) use euclidean::squared_euclidean;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::storage::Points;
 use dtw::{Dtw, Envelopes};
 use euclidean::{Euclidean, Finish};
@@ -55,10 +55,71 @@ impl Metric {
     /// unit length under cosine.
     pub(crate) fn rows(&self, data: Vec<f32>, dim: usize) -> Result<Points> {
         let mut points = Points::new(data, dim, self.allows_padding())?;
+        self.check_range(&points)?;
         if *self == Metric::Cosine {
             cosine::normalize(&mut points)?;
         }
         Ok(points)
+    }
+
+    /// The largest magnitude a value of a row of `dim` values may have, `None` for any finite
+    /// value.
+    ///
+    /// The kernels rank by squared distances in `f32`: a Euclidean distance sums `dim` squared
+    /// differences and a DTW path at most `2 * dim - 1` cells, each difference at most twice the
+    /// bound. The bound keeps such a sum below half of `f32::MAX`, the other half covering the
+    /// rounding of the sum, so no distance overflows to infinity and ties no different values.
+    /// Cosine compares unit vectors, normalised in `f64` from any finite values.
+    pub fn max_magnitude(&self, dim: usize) -> Option<f32> {
+        match self {
+            Metric::Euclidean => Some(magnitude_bound(dim)),
+            Metric::Cosine => None,
+            Metric::Dtw { .. } => Some(magnitude_bound(2 * dim.max(1) - 1)),
+        }
+    }
+
+    /// Refuses rows holding a value beyond [`Metric::max_magnitude`].
+    pub(crate) fn check_range(&self, points: &Points) -> Result<()> {
+        let Some(bound) = self.max_magnitude(points.dim()) else {
+            return Ok(());
+        };
+        for row in 0..points.len() {
+            check_row_range(
+                points.row(row as u32),
+                bound,
+                row,
+                self.name(),
+                points.dim(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The largest magnitude of the values of `terms` squared differences summing to at most half
+/// of `f32::MAX`: `terms * (2 * bound)^2 <= f32::MAX / 2`.
+fn magnitude_bound(terms: usize) -> f32 {
+    (f64::from(f32::MAX) / (8.0 * terms as f64)).sqrt() as f32
+}
+
+/// The error for the first value of `values` (row `row`) beyond `bound`, if any.
+pub(crate) fn check_row_range(
+    values: &[f32],
+    bound: f32,
+    row: usize,
+    metric: &'static str,
+    dim: usize,
+) -> Result<()> {
+    match values.iter().position(|v| v.abs() > bound) {
+        None => Ok(()),
+        Some(column) => Err(Error::OutOfRange {
+            row,
+            column,
+            value: values[column],
+            bound,
+            metric,
+            dim,
+        }),
     }
 }
 

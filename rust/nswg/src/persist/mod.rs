@@ -144,6 +144,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         return Err(corrupt("the index holds no live point"));
     }
     let points = Points::new(data, dim, options.metric.allows_padding())
+        .and_then(|points| options.metric.check_range(&points).map(|()| points))
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
     let graph = match options.graph {
         None if pairs.is_empty() => None,
@@ -206,7 +207,11 @@ fn read_values<R: Read, T>(
 
 /// Saves `index` to `path` atomically: it is written to a temporary file beside `path`, flushed
 /// to disk, then renamed over `path`, so a crash leaves either the old file or the new one.
+///
+/// A symbolic link is followed, so the file it points to is replaced and the link kept; a file
+/// replaced keeps its permissions. A FIFO, socket or device is not replaced: that is an error.
 pub fn save(index: &Index, path: &Path) -> std::io::Result<()> {
+    let path = &follow_links(path)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -214,16 +219,28 @@ pub fn save(index: &Index, path: &Path) -> std::io::Result<()> {
     let name = path.file_name().ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
     })?;
-    // Unique per process and per call, so that saves running together never share a file.
-    static SAVES: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        SAVES.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = dir.join(temporary_name(name));
     let result = (|| {
+        let old = match std::fs::metadata(path) {
+            Ok(old) => Some(old),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        // Renaming over a FIFO, socket or device would replace it (/dev/null, as root).
+        if let Some(old) = old.as_ref().filter(|m| !m.is_file() && !m.is_dir()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a regular file ({:?}): saving would replace it",
+                    path.display(),
+                    old.file_type()
+                ),
+            ));
+        }
         let file = File::create(&tmp)?;
+        if let Some(old) = old {
+            file.set_permissions(old.permissions())?;
+        }
         let mut w = BufWriter::with_capacity(1 << 20, file);
         write_index(index, &mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
@@ -240,11 +257,64 @@ pub fn save(index: &Index, path: &Path) -> std::io::Result<()> {
     result
 }
 
-/// Loads an index saved by [`save`].
+/// Bytes of the saved file's name kept in the temporary name: with the dot, the process id, the
+/// count and `.tmp` (at most 36 bytes) it stays within the 255 bytes file systems allow.
+const TEMPORARY_NAME_BYTES: usize = 200;
+
+/// A hidden name beside the file's, unique per process and per call, so that saves running
+/// together never share a temporary file.
+fn temporary_name(name: &std::ffi::OsStr) -> String {
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let name = name.to_string_lossy();
+    let mut end = name.len().min(TEMPORARY_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        ".{}.{}.{}.tmp",
+        &name[..end],
+        std::process::id(),
+        SAVES.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `path` with its symbolic links followed to the file they name, which need not exist yet.
+fn follow_links(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut path = path.to_path_buf();
+    // As the system's own limit on links in a path (Linux's ELOOP after 40).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// Loads an index saved by [`save`]. A FIFO, socket or device is refused before it is opened,
+/// so that loading never waits on a pipe; a directory fails to read, as the system says.
 pub fn load(path: &Path) -> std::result::Result<Index, LoadError> {
+    let special = |m: &std::fs::Metadata| !m.is_file() && !m.is_dir();
+    let not_regular = || {
+        LoadError::Invalid(Error::Corrupt(
+            "not a regular file (a FIFO, socket or device)".to_string(),
+        ))
+    };
+    if special(&std::fs::metadata(path)?) {
+        return Err(not_regular());
+    }
     let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    read_from(file, len)
+    let metadata = file.metadata()?;
+    if special(&metadata) {
+        return Err(not_regular());
+    }
+    read_from(file, metadata.len())
 }
 
 /// Why [`load`] failed: the file could not be read, or it is not a valid index.
@@ -627,6 +697,88 @@ mod tests {
             .collect();
         assert_eq!(names, ["index.nswg"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn scratch_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("nswg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_name_of_255_bytes_can_be_saved() {
+        let dir = scratch_dir("long-name");
+        let index = sample(Metric::Euclidean);
+        for name in ["i".repeat(255), "é".repeat(127)] {
+            let path = dir.join(&name);
+            save(&index, &path).unwrap();
+            assert_eq!(load(&path).unwrap().n_ids(), index.n_ids());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_keeps_the_permissions_and_writes_through_a_link() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = scratch_dir("modes");
+        let index = sample(Metric::Euclidean);
+        let target = dir.join("target.nswg");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.join("link.nswg");
+        symlink("target.nswg", &link).unwrap();
+        save(&index, &link).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(load(&target).unwrap().n_ids(), index.n_ids());
+        // A link to a file not yet written creates it.
+        symlink("new.nswg", dir.join("dangling.nswg")).unwrap();
+        save(&index, &dir.join("dangling.nswg")).unwrap();
+        assert!(load(&dir.join("new.nswg")).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_is_neither_read_nor_replaced_and_a_directory_fails_to_read() {
+        let dir = scratch_dir("not-regular");
+        assert!(matches!(load(&dir), Err(LoadError::Io(_))));
+        #[cfg(target_os = "linux")]
+        {
+            let fifo = dir.join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let err = save(&sample(Metric::Euclidean), &fifo).unwrap_err();
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+                let err = load(&fifo).unwrap_err();
+                assert!(
+                    matches!(&err, LoadError::Invalid(Error::Corrupt(m)) if m.contains("regular")),
+                    "{err}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_with_values_beyond_the_metric_range_is_refused() {
+        let mut bytes = bytes_of(&sample(Metric::Euclidean));
+        // The first vector value starts right after the header; rewrite it and the checksum.
+        let big = 1e30f32.to_le_bytes();
+        bytes[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&big);
+        let body = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_le_bytes());
+        let err = read_index(&bytes).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt(m) if m.contains("range")),
+            "{err}"
+        );
     }
 
     #[test]

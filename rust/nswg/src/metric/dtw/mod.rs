@@ -5,7 +5,8 @@ mod bounds;
 mod cells;
 mod kernel;
 
-use super::{Cost, QueryDistance, Space};
+use super::{check_row_range, Cost, Metric, QueryDistance, Space};
+use crate::error::{Error, Result};
 use crate::storage::Points;
 use bounds::{envelope, lb_keogh, lb_kim, suffix_sums};
 use kernel::{dtw_squared, dtw_squared_within, DtwScratch};
@@ -49,8 +50,27 @@ impl Band {
 
 /// The DTW distance between two series (any lengths) within `band`: the square root of the
 /// smallest sum of squared point differences along a warping path, tslearn's definition.
-pub fn dtw(a: &[f32], b: &[f32], band: Band) -> f64 {
-    dtw_squared(a, b, band, &mut DtwScratch::default()).sqrt()
+///
+/// The series are checked as an index under DTW checks its rows (of the longer length): not
+/// empty, finite, and within [`Metric::max_magnitude`], so that this agrees with the index.
+pub fn dtw(a: &[f32], b: &[f32], band: Band) -> Result<f64> {
+    let dim = a.len().max(b.len());
+    let metric = Metric::Dtw { band };
+    let bound = metric.max_magnitude(dim).expect("DTW bounds its values");
+    for (row, values) in [a, b].into_iter().enumerate() {
+        if values.is_empty() {
+            return Err(Error::Empty);
+        }
+        if let Some(column) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                row,
+                column,
+                hint: "",
+            });
+        }
+        check_row_range(values, bound, row, metric.name(), dim)?;
+    }
+    Ok(dtw_squared(a, b, band, &mut DtwScratch::default()).sqrt())
 }
 
 /// Squared DTW computed in full, without bounds or abandoning: the reference the cascade is
