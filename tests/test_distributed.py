@@ -346,10 +346,19 @@ def kill_a_worker_while_it_searches(client, index, Q):
             return e, busy[0]
 
 
-def test_a_worker_killed_mid_query_is_restored_and_the_answer_is_exact(client, slow_dtw):
+@pytest.mark.parametrize("source", ["rows", "dask chunks", "saved files"])
+def test_a_worker_killed_mid_query_is_restored_and_the_answer_is_exact(
+    client, slow_dtw, source, tmp_path
+):
+    """The lost shard is rebuilt from the rows the client kept, recomputed from its dask
+    chunk, or reloaded from its file, on another worker, and the query resubmitted."""
     X, Q, truth = slow_dtw
     wait_for_workers(client)
-    index = ShardedIndex.build(X, 2, client=client, metric="dtw", graph=False)
+    vectors = da.from_array(X, chunks=(800, 512)) if source == "dask chunks" else X
+    index = ShardedIndex.build(vectors, 2, client=client, metric="dtw", graph=False)
+    if source == "saved files":
+        index.save(tmp_path / "s")
+        index = ShardedIndex.load(tmp_path / "s", client=client)
     outcome, killed = kill_a_worker_while_it_searches(client, index, Q)
     assert not isinstance(outcome, Exception), outcome
     np.testing.assert_array_equal(outcome.ids, truth.ids)
