@@ -46,6 +46,8 @@ numpydoc_validation_exclude = {
     r"^nswg\.SearchResult$",
     r"^nswg\.GraphStats$",
     r"\.UCRSummary$",
+    r"^nswg\.distributed\.ShardedIndex$",
+    r"^nswg\.distributed\.ShardInfo$",
 }
 myst_heading_anchors = 3
 
@@ -55,6 +57,7 @@ PUBLIC_MODULES = [
     "nswg.metrics",
     "nswg.datasets",
     "nswg.words",
+    "nswg.distributed",
     "nswg.errors",
 ]
 

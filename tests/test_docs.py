@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 #: Modules not to import: ``__main__`` runs the command line.
 NOT_IMPORTED = {"nswg.__main__"}
 #: Optional dependencies a module may need; without them its doctests are skipped.
-OPTIONAL = {"nswg.neighbors": "sklearn"}
+OPTIONAL = {"nswg.neighbors": "sklearn", "nswg.distributed": "distributed"}
 
 
 def installed_modules() -> list[str]:

@@ -12,7 +12,14 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 """
 
 from nswg._core import __version__
-from nswg.errors import IndexFileError
+from nswg.errors import IndexFileError, ShardUnavailableError
 from nswg.index import GraphStats, Index, SearchResult
 
-__all__ = ["GraphStats", "Index", "IndexFileError", "SearchResult", "__version__"]
+__all__ = [
+    "GraphStats",
+    "Index",
+    "IndexFileError",
+    "SearchResult",
+    "ShardUnavailableError",
+    "__version__",
+]

@@ -95,6 +95,18 @@ def flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
+def optional_seconds(value: Any, name: str) -> float | None:
+    """``value`` as a positive, finite number of seconds, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    seconds = float(value)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+    return seconds
+
+
 def metric_name(metric: Any) -> str:
     """The canonical name of ``metric``, one of :data:`METRICS`, or an error naming them."""
     if not isinstance(metric, str):
@@ -194,6 +206,29 @@ def as_rows(x: Any, name: str, metric: str | None = None) -> np.ndarray:
                 "of a zero vector is undefined: scale the rows up first"
             )
     return rows
+
+
+def as_queries(q: Any, dim: int, metric: str) -> tuple[bool, np.ndarray]:
+    """(whether q was one query, q as a float32 (m, dim) array for an index under ``metric``)."""
+    array = numeric_array(q, "q")
+    single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
+    if single:
+        array = array.reshape(1, -1)
+    rows = as_rows(array, "q", metric)
+    if rows.shape[1] != dim:
+        raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
+    return single, rows
+
+
+def as_ids(ids: Any) -> np.ndarray:
+    """Point ids (an int or array-like of ints) as a 1-D integer array, none negative."""
+    array = np.asarray(ids)
+    if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
+        raise TypeError(f"ids must be integers, got dtype {array.dtype}")
+    array = array.reshape(-1)
+    if array.size and array.min() < 0:
+        raise ValueError(f"ids must not be negative, got {int(array.min())}")
+    return array
 
 
 def as_series_rows(x: Any, name: str) -> np.ndarray:

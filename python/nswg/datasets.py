@@ -217,6 +217,13 @@ def ucr_files(name: str, root: PathLike | None = None) -> tuple[Path, Path]:
     """The training and test files of UCR dataset ``name``, as :func:`load_ucr` finds them:
     a check that it can be loaded, without reading it.
 
+    Parameters
+    ----------
+    name : str
+        The dataset's name, as in the archive (``"GunPoint"``).
+    root : path-like, optional
+        The archive's folder, as :func:`load_ucr` takes it.
+
     Raises
     ------
     FileNotFoundError

@@ -1,8 +1,9 @@
 """The exceptions nswg raises beyond Python's own.
 
 Bad arguments raise ``ValueError`` or ``TypeError``; a thread pool that cannot start raises
-``RuntimeError``; Ctrl-C during a long call raises ``KeyboardInterrupt`` and leaves the index
-unchanged.
+``RuntimeError``; a shard of :class:`nswg.distributed.ShardedIndex` that cannot be reached or
+restored raises ``ShardUnavailableError``; Ctrl-C during a long call raises
+``KeyboardInterrupt`` and leaves the index unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import zlib
 from collections.abc import Iterator
 
-__all__ = ["IndexFileError"]
+__all__ = ["IndexFileError", "ShardUnavailableError"]
 
 
 class IndexFileError(ValueError):
@@ -35,6 +36,44 @@ class IndexFileError(ValueError):
     ...     print(str(e).startswith("eye.nswg: "))
     True
     """
+
+
+class ShardUnavailableError(RuntimeError):
+    """A shard of a :class:`nswg.distributed.ShardedIndex` could not take part in a call: its
+    worker was lost more often than the index's ``retries`` allow, no worker is left, or the
+    shard could not be restored (its saved file is gone or damaged). Nothing is answered
+    without it; the next call restores the shard first.
+
+    Parameters
+    ----------
+    shard : int
+        The shard's position in ``ShardedIndex.shards``.
+    worker : str or None
+        The address of the worker it was on, if known.
+    reason : str
+        Why it is unavailable, for the message.
+
+    Attributes
+    ----------
+    shard : int
+        The shard's position in ``ShardedIndex.shards``.
+    worker : str or None
+        The address of the worker it was on.
+
+    Examples
+    --------
+    >>> from nswg import ShardUnavailableError
+    >>> error = ShardUnavailableError(2, "tcp://10.0.0.5:40331", "its worker was lost")
+    >>> print(error)
+    shard 2 (on tcp://10.0.0.5:40331) is unavailable: its worker was lost
+    >>> error.shard
+    2
+    """
+
+    def __init__(self, shard: int, worker: str | None, reason: str) -> None:
+        super().__init__(f"shard {shard} (on {worker}) is unavailable: {reason}")
+        self.shard = shard
+        self.worker = worker
 
 
 @contextlib.contextmanager

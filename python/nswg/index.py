@@ -16,13 +16,14 @@ import numpy as np
 from nswg import _core
 from nswg._validation import (
     METRICS,
+    as_ids,
+    as_queries,
     as_rows,
     as_seed,
     band_radius,
     flag,
     graph_shape,
     metric_name,
-    numeric_array,
     positive_int,
     thread_count,
 )
@@ -354,7 +355,7 @@ class Index:
         >>> ids.tolist(), [round(float(d), 3) for d in distances]
         ([1, 2], [0.141, 2.687])
         """
-        single, queries = _as_queries(q, self.dim, self.metric)
+        single, queries = as_queries(q, self.dim, self.metric)
         k = positive_int(k, "k")
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
@@ -445,13 +446,7 @@ class Index:
         >>> index.search([0.0, 0.0], k=1).ids.tolist()
         [2]
         """
-        array = np.asarray(ids)
-        if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
-            raise TypeError(f"ids must be integers, got dtype {array.dtype}")
-        array = array.reshape(-1)
-        if array.size and array.min() < 0:
-            raise ValueError(f"ids must not be negative, got {int(array.min())}")
-        self._core.remove(np.ascontiguousarray(array, dtype=np.uint64))
+        self._core.remove(np.ascontiguousarray(as_ids(ids), dtype=np.uint64))
 
     def compact(self, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Rebuild the index without its removed points, freeing their memory.
@@ -698,15 +693,3 @@ def _reporter(
             bar.update(done - bar.n)
 
         yield update
-
-
-def _as_queries(q: Any, dim: int, metric: str) -> tuple[bool, np.ndarray]:
-    """(whether q was one query, q as a float32 (m, dim) array)."""
-    array = numeric_array(q, "q")
-    single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
-    if single:
-        array = array.reshape(1, -1)
-    rows = as_rows(array, "q", metric)
-    if rows.shape[1] != dim:
-        raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
-    return single, rows
