@@ -57,10 +57,12 @@ class Index:
         npt.NDArray[np.float32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
     ]:
         """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
         Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-        computations and the lower-bound computations, (m,) uint64 each."""
+        computations, the lower-bound computations and the DTW cells computed, (m,) uint64
+        each."""
 
     def add(
         self,

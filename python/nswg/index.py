@@ -66,6 +66,9 @@ class SearchResult:
     n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
         LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
         costs about as much as one Euclidean distance.
+    n_dtw_cells : int or numpy.ndarray of int64, shape=(n_queries,)
+        Cells of DTW cost matrices computed for each query, pruned and abandoned computations
+        included (0 for other metrics): the work DTW did.
 
     Examples
     --------
@@ -82,6 +85,7 @@ class SearchResult:
     distances: np.ndarray
     n_distance_computations: IntOrArray
     n_lower_bound_computations: IntOrArray = 0
+    n_dtw_cells: IntOrArray = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.ids, self.distances))
@@ -299,7 +303,7 @@ class Index:
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
         ef = max(k, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
-        ids, distances, counts, bounds = self._core.search(
+        ids, distances, *work = self._core.search(
             queries,
             k=k,
             ef=ef,
@@ -307,10 +311,10 @@ class Index:
             exact=bool(exact),
             n_threads=non_negative_int(n_threads, "n_threads"),
         )
-        counts, bounds = counts.astype(np.int64), bounds.astype(np.int64)
+        counts, bounds, cells = (c.astype(np.int64) for c in work)
         if single:
-            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]))
-        return SearchResult(ids, distances, counts, bounds)
+            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]), int(cells[0]))
+        return SearchResult(ids, distances, counts, bounds, cells)
 
     def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Insert more points into the built graph.

@@ -150,7 +150,7 @@ impl PyIndex {
 
     /// k nearest neighbours of each row of `queries` (float32, shape (m, d)).
     /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-    /// computations and the lower-bound computations, (m,) uint64 each.
+    /// computations, the lower-bound computations and the DTW cells computed, (m,) uint64 each.
     #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search<'py>(
@@ -165,6 +165,7 @@ impl PyIndex {
     ) -> PyResult<(
         Bound<'py, PyArray2<i64>>,
         Bound<'py, PyArray2<f32>>,
+        Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
     )> {
@@ -190,6 +191,7 @@ impl PyIndex {
             distances.into_pyarray(py),
             found.n_distance_computations.into_pyarray(py),
             found.n_lower_bound_computations.into_pyarray(py),
+            found.n_dtw_cells.into_pyarray(py),
         ))
     }
 

@@ -67,6 +67,8 @@ impl Metric {
 pub(crate) struct Cost {
     pub distances: u64,
     pub lower_bounds: u64,
+    /// Cells of DTW cost matrices computed under a bound.
+    pub cells: u64,
 }
 
 /// What a metric derives from an index's rows and keeps beside them, in step with them: DTW's

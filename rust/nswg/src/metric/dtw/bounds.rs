@@ -290,13 +290,14 @@ mod tests {
                 );
                 // The suffix sums of the terms bound what the remaining columns add.
                 suffix_sums(&mut terms);
-                let pruned = dtw_squared_within(&a, &b, band, d, Some(&terms), &mut s);
+                let pruned = dtw_squared_within(&a, &b, band, d, Some(&terms), &mut s).squared;
                 assert!(
                     (pruned - d).abs() < 1e-9,
                     "abandoned at its own distance, seed {seed} r {r}"
                 );
                 assert!(
-                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), &mut s) > d * 0.99
+                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), &mut s).squared
+                        > d * 0.99
                 );
             }
         }

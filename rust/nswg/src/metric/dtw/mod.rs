@@ -4,11 +4,13 @@
 mod bounds;
 mod cells;
 mod kernel;
+mod pruned;
 
 use super::{Cost, QueryDistance, Space};
 use crate::storage::Points;
 use bounds::{envelope, lb_keogh, lb_kim, suffix_sums};
 use kernel::{dtw_squared, dtw_squared_within, DtwScratch};
+use pruned::{dtw_squared_pruned, PrunedScratch};
 
 /// Which cells of the cost matrix a warping path may use: a Sakoe-Chiba band of a radius in
 /// points, or the full window.
@@ -58,6 +60,28 @@ pub fn dtw(a: &[f32], b: &[f32], band: Band) -> f64 {
 #[cfg(test)]
 pub(crate) fn dtw_squared_unbounded(a: &[f32], b: &[f32], band: Band) -> f32 {
     dtw_squared(a, b, band, &mut DtwScratch::default()) as f32
+}
+
+/// The DP kernel that runs under a bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BoundedKernel {
+    /// EAPrunedDTW (`pruned.rs`): the default.
+    Pruned,
+    /// The banded kernel abandoning on whole rows or anti-diagonals, as the UCR Suite does; kept
+    /// to compare against.
+    Abandoning,
+}
+
+impl BoundedKernel {
+    /// The kernel for a search about to start: `NSWG_DTW_KERNEL=abandoning` selects the UCR
+    /// Suite's, read when a search sets up its distances, so that one process can compare both.
+    fn chosen() -> Self {
+        if std::env::var_os("NSWG_DTW_KERNEL").is_some_and(|v| v == "abandoning") {
+            BoundedKernel::Abandoning
+        } else {
+            BoundedKernel::Pruned
+        }
+    }
 }
 
 /// Upper and lower envelopes of every indexed series, row-major like the points.
@@ -121,6 +145,7 @@ pub(super) struct Dtw<'a> {
     points: &'a Points,
     band: Band,
     envelopes: Option<&'a Envelopes>,
+    kernel: BoundedKernel,
 }
 
 impl<'a> Dtw<'a> {
@@ -129,6 +154,7 @@ impl<'a> Dtw<'a> {
             points,
             band,
             envelopes,
+            kernel: BoundedKernel::chosen(),
         }
     }
 }
@@ -144,8 +170,10 @@ impl Space for Dtw<'_> {
             points: self.points,
             band: self.band,
             envelopes: self.envelopes,
+            kernel: self.kernel,
             query: Vec::new(),
             rows: DtwScratch::default(),
+            pruned: PrunedScratch::default(),
             upper: Vec::new(),
             lower: Vec::new(),
             envelope: Vec::new(),
@@ -161,8 +189,10 @@ pub(super) struct DtwQuery<'a> {
     points: &'a Points,
     band: Band,
     envelopes: Option<&'a Envelopes>,
+    kernel: BoundedKernel,
     query: Vec<f32>,
     rows: DtwScratch,
+    pruned: PrunedScratch,
     upper: Vec<f32>,
     lower: Vec<f32>,
     envelope: Vec<f32>,
@@ -220,8 +250,16 @@ impl QueryDistance for DtwQuery<'_> {
             }
         }
         self.cost.distances += 1;
-        let d = dtw_squared_within(query, c, self.band, limit, tail, &mut self.rows);
-        (d <= limit).then_some(d as f32)
+        let outcome = match self.kernel {
+            BoundedKernel::Pruned => {
+                dtw_squared_pruned(query, c, 1, self.band, limit, tail, &mut self.pruned)
+            }
+            BoundedKernel::Abandoning => {
+                dtw_squared_within(query, c, self.band, limit, tail, &mut self.rows)
+            }
+        };
+        self.cost.cells += outcome.cells;
+        (outcome.squared <= limit).then_some(outcome.squared as f32)
     }
 
     fn lower_bound(&mut self, id: u32) -> Option<f64> {
