@@ -29,6 +29,7 @@ class Index:
         *,
         metric: str,
         sakoe_chiba_radius: int | None,
+        channels: int,
         graph: tuple[int, int] | None,
         ef_construction: int,
         n_searches: int,
@@ -38,8 +39,9 @@ class Index:
     ) -> Index:
         """Builds an index over the rows of `vectors` (float32, shape (n, d)).
         `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
-        `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
-        link no graph (an index for exact search only).
+        `None` meaning the full window, and so do `channels` (values per time step of a row,
+        which holds the series time step after time step). `graph` is `(n_neighbors,
+        max_degree)`, or `None` to link no graph (an index for exact search only).
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
@@ -117,6 +119,10 @@ class Index:
         """Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric."""
 
     @property
+    def channels(self) -> int:
+        """Values per time step of a DTW index's series; 1 for another metric."""
+
+    @property
     def graph(self) -> tuple[int, int] | None:
         """`(n_neighbors, max_degree)` of the graph; `None` for an index without one."""
 
@@ -141,7 +147,11 @@ class Index:
         """Number of directed links in the graph."""
 
 def dtw(
-    s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], *, sakoe_chiba_radius: int | None
+    s1: npt.NDArray[np.float32],
+    s2: npt.NDArray[np.float32],
+    *,
+    channels: int,
+    sakoe_chiba_radius: int | None,
 ) -> float:
-    """DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
-    `None` is the full window."""
+    """DTW between two series (float32, 1-D, any lengths, `channels` values per time step, time
+    step after time step) with a Sakoe-Chiba radius in points; `None` is the full window."""

@@ -118,36 +118,42 @@ def to_float32(array: np.ndarray, name: str) -> np.ndarray:
     return converted
 
 
-def univariate(array: np.ndarray, name: str) -> np.ndarray:
-    """Time series of shape (n, sz, 1) as rows (n, sz); other shapes unchanged."""
+def time_steps(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """Time series of shape (n_ts, sz, d) (tslearn's layout) as rows (n_ts, sz * d), each
+    series time step after time step, and d; other shapes unchanged, with 1."""
     if array.ndim == 3:
-        if array.shape[2] != 1:
-            raise ValueError(
-                f"{name} of shape {array.shape}: only univariate time series (n_ts, sz, 1) "
-                "are supported"
-            )
-        return array[:, :, 0]
-    return array
+        n, sz, d = array.shape
+        return array.reshape(n, sz * d), d
+    return array, 1
 
 
-def as_rows(x: Any, name: str) -> np.ndarray:
-    """``x`` as a float32 C-contiguous (n, d) array, or a clear error."""
+def as_rows_and_channels(x: Any, name: str) -> tuple[np.ndarray, int]:
+    """``x`` as a float32 C-contiguous (n, dim) array and the values per time step: rows of
+    (n, dim), or time series (n_ts, sz, d) as rows of sz * d values; or a clear error."""
     array = numeric_array(x, name)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}): need at least one row and column")
-    array = univariate(array, name)
+    array, channels = time_steps(array)
     if array.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D, shape (n, d), got {array.ndim}-D shape {array.shape}; "
-            "use reshape(1, -1) for a single vector"
+            f"{name} must be 2-D, shape (n, d), or time series (n_ts, sz, d); got "
+            f"{array.ndim}-D shape {array.shape}; use reshape(1, -1) for a single vector"
         )
-    return to_float32(array, name)
+    return to_float32(array, name), channels
+
+
+def as_rows(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float32 C-contiguous (n, d) array, or a clear error; time series of shape
+    (n_ts, sz, d) become rows of sz * d values."""
+    return as_rows_and_channels(x, name)[0]
 
 
 def as_series_rows(x: Any, name: str) -> np.ndarray:
     """Time series, one per row, as floats of their own precision: (n_ts, sz) from (n_ts, sz),
     (n_ts, sz, 1) or one series (sz,). NaN stays (it pads series shorter than the rest)."""
-    data = univariate(numeric_array(x, name), name)
+    data = numeric_array(x, name)
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
     if data.ndim == 1:
         data = data[None, :]
     if data.ndim != 2:

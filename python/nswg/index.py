@@ -16,7 +16,7 @@ import numpy as np
 from nswg import _core
 from nswg._validation import (
     METRICS,
-    as_rows,
+    as_rows_and_channels,
     as_seed,
     band_radius,
     flag,
@@ -140,10 +140,14 @@ class Index:
 
         Parameters
         ----------
-        vectors : array-like, shape=(n, d) or (n_ts, sz, 1)
-            Numeric data, converted once to float32. tslearn's univariate time-series datasets
-            of shape (n_ts, sz, 1) are accepted as they are. Under ``metric="dtw"`` a series may
-            end in NaN padding (variable-length data, as in the UCR archive): it is compared at
+        vectors : array-like, shape=(n, d) or (n_ts, sz, d)
+            Numeric data, converted once to float32. tslearn's time-series datasets of shape
+            (n_ts, sz, d) are accepted as they are: each series becomes a row of ``sz * d``
+            values, time step after time step, and under ``metric="dtw"`` the index keeps ``d``
+            as :attr:`channels` (multivariate, dependent DTW: the cost of matching two time steps
+            is the squared Euclidean distance between their d-vectors, tslearn's definition).
+            Under ``metric="dtw"`` a series may end in NaN padding (variable-length data, as in
+            the UCR archive; whole time steps of NaN for multivariate series): it is compared at
             its true length.
         metric : {"euclidean", "cosine", "dtw"}, default="euclidean"
             ``"cosine"`` is ``1 - cos``: vectors are normalised once, then ranked by Euclidean
@@ -225,20 +229,24 @@ class Index:
             Non-numeric input.
         """
         metric = metric_name(metric)
-        data = as_rows(vectors, "vectors")
-        sakoe_chiba_radius = band_radius(metric, radius, window, data.shape[1])
+        data, channels = as_rows_and_channels(vectors, "vectors")
+        if metric != "dtw":
+            channels = 1  # the rows are compared whole
+        sz = data.shape[1] // channels
+        sakoe_chiba_radius = band_radius(metric, radius, window, sz)
         n_neighbors = positive_int(n_neighbors, "n_neighbors")
         degree = 2 * n_neighbors if max_degree is None else max_degree
         shape: tuple[int, int] | None = (n_neighbors, positive_int(degree, "max_degree"))
         if not flag(graph, "graph"):
             shape, progress = None, False  # nothing is linked, so there is no progress to show
-        work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
+        work = channels * _distance_work(sz, sakoe_chiba_radius if metric == "dtw" else 0)
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:
             core = _core.Index.build(
                 data,
                 metric=metric,
                 sakoe_chiba_radius=sakoe_chiba_radius,
+                channels=channels,
                 graph=shape,
                 ef_construction=positive_int(ef_construction, "ef_construction"),
                 n_searches=positive_int(n_searches, "n_searches"),
@@ -264,8 +272,10 @@ class Index:
 
         Parameters
         ----------
-        q : array-like, shape=(d,), (n_queries, d) or (n_queries, sz, 1)
+        q : array-like, shape=(d,), (n_queries, d), (sz, channels) or (n_queries, sz, channels)
             One query or a batch. A batch is searched in parallel with the GIL released.
+            Under DTW a query series may be longer or shorter than the indexed ones (it may
+            end in NaN padding as they may).
         k : int, default=10
             Number of neighbours, from 1 to ``len(index)``.
         ef : int, optional
@@ -298,7 +308,7 @@ class Index:
         >>> ids.tolist(), [round(float(d), 3) for d in distances]
         ([1, 2], [0.141, 2.687])
         """
-        single, queries = _as_queries(q, self.dim)
+        single, queries = _as_queries(q, self.dim, self.channels, self.metric)
         k = positive_int(k, "k")
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
@@ -351,11 +361,7 @@ class Index:
         >>> int(index.search([2.0, 2.0, 1.9], k=1).ids[0])
         3
         """
-        data = as_rows(vectors, "vectors")
-        if data.shape[1] != self.dim:
-            raise ValueError(
-                f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
-            )
+        data = _rows_of(vectors, "vectors", self.dim, self.channels)
         threads = non_negative_int(n_threads, "n_threads")
         with _reporter(progress, len(data), self._distance_work(), "adding") as report:
             first = self._core.add(data, n_threads=threads, progress=report)
@@ -432,7 +438,8 @@ class Index:
         return old.astype(np.int64)
 
     def _distance_work(self) -> int:
-        return _distance_work(self.dim, self.radius if self.metric == "dtw" else 0)
+        sz = self.dim // self.channels
+        return self.channels * _distance_work(sz, self.radius if self.metric == "dtw" else 0)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the index to a file.
@@ -496,8 +503,14 @@ class Index:
 
     @property
     def dim(self) -> int:
-        """Number of values per vector (the series length for time series)."""
+        """Number of values per vector (for time series the length times :attr:`channels`)."""
         return self._core.dim
+
+    @property
+    def channels(self) -> int:
+        """Values per time step of a DTW index's series (``d`` of (n_ts, sz, d) data); 1 for a
+        univariate one and for the other metrics."""
+        return self._core.channels
 
     @property
     def metric(self) -> str:
@@ -543,6 +556,8 @@ class Index:
         band = ""
         if self.metric == "dtw":
             band = f", radius={self.radius}" if self.radius is not None else ", radius=None (full)"
+            if self.channels > 1:
+                band += f", channels={self.channels}"
         head = f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}"
         if not self.has_graph:
             return f"{head}, graph=False)"
@@ -587,13 +602,28 @@ def _reporter(
         yield update
 
 
-def _as_queries(q: Any, dim: int) -> tuple[bool, np.ndarray]:
-    """(whether q was one query, q as a float32 (m, dim) array)."""
+def _as_queries(q: Any, dim: int, channels: int, metric: str) -> tuple[bool, np.ndarray]:
+    """(whether q was one query, q as a float32 (m, dim) array): one vector (dim,), one series
+    (sz, 1) or (sz, channels), rows (m, dim) or series (m, sz, channels). Under DTW a series
+    may have any length."""
     array = numeric_array(q, "q")
-    single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
+    one_series = array.ndim == 2 and array.shape[1] == channels and array.shape[1] != dim
+    single = array.ndim == 1 or one_series or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
     if single:
         array = array.reshape(1, -1)
-    rows = as_rows(array, "q")
+    return single, _rows_of(array, "q", dim, channels, any_length=metric == "dtw")
+
+
+def _rows_of(x: Any, name: str, dim: int, channels: int, *, any_length: bool = False) -> np.ndarray:
+    """``x`` as float32 rows of the index's ``dim`` (of any whole number of time steps with
+    ``any_length``), from rows or from series of its channels."""
+    rows, given = as_rows_and_channels(x, name)
+    if given > 1 and given != channels:
+        raise ValueError(
+            f"{name} has {given} channels per time step, the index's series {channels}"
+        )
+    if any_length and rows.shape[1] % channels == 0:
+        return rows
     if rows.shape[1] != dim:
-        raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
-    return single, rows
+        raise ValueError(f"{name} must have {dim} values (the index's dim), got {rows.shape[1]}")
+    return rows

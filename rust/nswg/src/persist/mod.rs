@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::index::{Index, QueryOptions};
 use crate::storage::{Points, Tombstones};
-use header::{Header, HEADER_LEN};
+use header::{header_len, Header, HEADER_LEN};
 pub use header::{FORMAT_VERSION, MAGIC};
 
 /// Values are converted to and from bytes through a buffer of this many bytes, so that neither
@@ -76,11 +76,16 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if &head[..magic_len] != MAGIC {
         return Err(corrupt("not an nswg index file (bad magic bytes)"));
     }
-    if len < (HEADER_LEN + 4) as u64 {
+    if len < (MAGIC.len() + 4) as u64 {
         return Err(corrupt("truncated header"));
     }
-    r.read_exact(&mut head[MAGIC.len()..])?;
-    let header = Header::parse(&head)?;
+    r.read_exact(&mut head[MAGIC.len()..MAGIC.len() + 4])?;
+    let header_len = header_len(Header::version(&head)?).expect("a known version");
+    if len < (header_len + 4) as u64 {
+        return Err(corrupt("truncated header"));
+    }
+    r.read_exact(&mut head[MAGIC.len() + 4..header_len])?;
+    let header = Header::parse(&head[..header_len])?;
     let size = |x: u64| usize::try_from(x).map_err(|_| corrupt("a size does not fit in memory"));
     let (n, dim, max_degree) = (size(header.n)?, size(header.dim)?, size(header.max_degree)?);
     let expected = n
@@ -88,7 +93,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         .and_then(|v| v.checked_mul(4))
         .and_then(|v| v.checked_add(n.checked_mul(max_degree)?.checked_mul(4)?))
         .and_then(|v| v.checked_add(n))
-        .and_then(|v| v.checked_add(HEADER_LEN + 4))
+        .and_then(|v| v.checked_add(header_len + 4))
         .ok_or_else(|| corrupt("sizes in the header overflow"))?;
     if len != expected as u64 {
         return Err(Error::Corrupt(format!(
@@ -114,7 +119,11 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if n == 0 || removed.len() == n {
         return Err(corrupt("the index holds no live point"));
     }
-    let points = Points::new(data, dim, options.metric.allows_padding())
+    options
+        .metric
+        .check_dim(dim)
+        .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
+    let points = Points::new(data, dim, options.metric.padding())
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
     let graph = match options.graph {
         None => None,
@@ -280,7 +289,14 @@ pub fn check_any_bytes(bytes: &[u8]) -> bool {
     }
     let mut again = Vec::new();
     write_index(&index, &mut again).expect("writing to memory");
-    assert_eq!(again, bytes, "a file that loads is written back alike");
+    if bytes[8..12] == FORMAT_VERSION.to_le_bytes() {
+        assert_eq!(again, bytes, "a file that loads is written back alike");
+    } else {
+        // An older version is written back in the current one, which reads back alike.
+        let mut twice = Vec::new();
+        write_index(&read_index(&again).expect("rewritten"), &mut twice).expect("writing");
+        assert_eq!(twice, again, "a rewritten older file reads back alike");
+    }
     true
 }
 
@@ -329,8 +345,10 @@ mod tests {
         for metric in [
             Metric::Euclidean,
             Metric::Cosine,
+            Metric::dtw(Band::Radius(2)),
             Metric::Dtw {
                 band: Band::Radius(2),
+                channels: 3,
             },
         ] {
             let index = sample(metric);
@@ -394,12 +412,12 @@ mod tests {
             read_index(b"GIF89a..........................................."),
             Err(Error::Corrupt(_))
         ));
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
         assert_eq!(
             read_index(&bytes).unwrap_err(),
             Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         );
     }
@@ -407,7 +425,7 @@ mod tests {
     #[test]
     fn a_header_promising_huge_sizes_is_refused_without_allocating() {
         let mut bytes = bytes_of(&sample(Metric::Euclidean));
-        let n_at = HEADER_LEN - 16;
+        let n_at = HEADER_LEN - 24;
         bytes[n_at..n_at + 8].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
         assert!(matches!(read_index(&bytes), Err(Error::Corrupt(_))));
     }
@@ -437,18 +455,18 @@ mod tests {
         let mut seeds = vec![
             tiny(Metric::Euclidean, values.clone(), 3),
             tiny(Metric::Cosine, values.clone(), 3),
+            tiny(Metric::dtw(Band::Radius(1)), series, 3),
             tiny(
                 Metric::Dtw {
                     band: Band::Radius(1),
+                    channels: 3,
                 },
-                series,
-                3,
+                values.clone(),
+                6,
             ),
             tiny_with(
                 IndexOptions {
-                    metric: Metric::Dtw {
-                        band: Band::Radius(1),
-                    },
+                    metric: Metric::dtw(Band::Radius(1)),
                     graph: None,
                     ..IndexOptions::default()
                 },

@@ -7,7 +7,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::cells::cells_avx2;
 use super::cells::{cells, LANES};
-use super::pruned::Outcome;
+use super::pruned::{Outcome, PrunedScratch};
 use super::{min, Band};
 use crate::sys::cpu::features;
 
@@ -19,6 +19,8 @@ pub(crate) struct DtwScratch {
     x: Vec<f64>,
     y: Vec<f64>,
     lines: [Vec<f64>; 3],
+    /// The buffers of the pruned kernel.
+    pub(crate) pruned: PrunedScratch,
 }
 
 /// Squared DTW between `x` and `y` within a Sakoe-Chiba `band`: the smallest sum
@@ -78,6 +80,7 @@ fn banded<const ABANDON: bool>(
         x: xs,
         y: ys,
         lines: [a, b, c],
+        ..
     } = scratch;
     if below + above < NARROW {
         return rows::<ABANDON>(x, y, below, above, bound, tail, [ys, a, b]);
@@ -465,7 +468,7 @@ mod tests {
 
     #[test]
     fn lb_kim_handles_single_points() {
-        assert_eq!(lb_kim(&[1.0], &[3.0, 0.0, 2.0]), 4.0);
+        assert_eq!(lb_kim(&[1.0], &[3.0, 0.0, 2.0], 1), 4.0);
         assert_eq!(
             dtw_squared(
                 &[1.0],
