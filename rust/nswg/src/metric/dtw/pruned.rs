@@ -15,13 +15,10 @@
 
 use super::{min, Band};
 
-/// Reusable buffers: the series as `f64`, two rows of the cost matrix and the bound per column.
+/// Reusable buffers: two rows of the cost matrix.
 #[derive(Debug, Default)]
 pub(crate) struct PrunedScratch {
-    x: Vec<f64>,
-    y: Vec<f64>,
     rows: [Vec<f64>; 2],
-    thresholds: Vec<f64>,
 }
 
 /// What was computed: the squared distance (some number above the bound when abandoned) and the
@@ -49,21 +46,24 @@ pub(crate) fn dtw_squared_pruned(
     scratch: &mut PrunedScratch,
 ) -> Outcome {
     assert!(channels > 0 && x.len() % channels == 0 && y.len() % channels == 0);
-    if channels == 1 {
-        pruned::<true>(x, y, 1, band, bound, tail, scratch)
-    } else {
-        pruned::<false>(x, y, channels, band, bound, tail, scratch)
+    let tail = tail.unwrap_or(&[]);
+    match (channels, tail.is_empty()) {
+        (1, true) => pruned::<true, false>(x, y, 1, band, bound, tail, scratch),
+        (1, false) => pruned::<true, true>(x, y, 1, band, bound, tail, scratch),
+        (_, true) => pruned::<false, false>(x, y, channels, band, bound, tail, scratch),
+        (_, false) => pruned::<false, true>(x, y, channels, band, bound, tail, scratch),
     }
 }
 
+/// The kernel for one channel or more, with or without a tail (`tail` is then empty).
 #[inline(always)]
-fn pruned<const UNIVARIATE: bool>(
+fn pruned<const UNIVARIATE: bool, const TAIL: bool>(
     x: &[f32],
     y: &[f32],
     channels: usize,
     band: Band,
     bound: f64,
-    tail: Option<&[f64]>,
+    tail: &[f64],
     scratch: &mut PrunedScratch,
 ) -> Outcome {
     let (n, m) = (x.len() / channels, y.len() / channels);
@@ -71,7 +71,7 @@ fn pruned<const UNIVARIATE: bool>(
         let squared = if n == m { 0.0 } else { f64::INFINITY };
         return Outcome { squared, cells: 0 };
     }
-    debug_assert!(tail.is_none_or(|t| t.len() == m + 1));
+    assert!(!TAIL || tail.len() == m + 1);
     // Row i may use columns i - below ..= i + above, slanted as the banded kernel slants it.
     let radius = band.radius_within(n + m);
     let (below, above) = if n <= m {
@@ -79,31 +79,14 @@ fn pruned<const UNIVARIATE: bool>(
     } else {
         (radius + (n - m), radius)
     };
-    let PrunedScratch {
-        x: xs,
-        y: ys,
-        rows: [prev, cur],
-        thresholds,
-    } = scratch;
-    xs.clear();
-    xs.extend(x.iter().map(|&v| f64::from(v)));
-    // One leading time step, so that column j - 1 of the matrix is time step j of `ys`, as it is
-    // index j of the rows.
-    ys.clear();
-    ys.resize(channels, 0.0);
-    ys.extend(y.iter().map(|&v| f64::from(v)));
-    // A cell of column j - 1 is live when its cost is at most thresholds[j].
-    thresholds.clear();
-    match tail {
-        Some(t) => thresholds.extend(t.iter().map(|&rest| bound - rest)),
-        None => thresholds.resize(m + 1, bound),
-    }
-    let (xs, ys, thresholds) = (&xs[..], &ys[..], &thresholds[..]);
+    let PrunedScratch { rows: [prev, cur] } = scratch;
     // Rows are indexed by column + 1; index 0 is the virtual column before the first, whose cell
-    // in the virtual row before the first is where paths start.
+    // in the virtual row before the first is where paths start. Only cells computed in the row
+    // (and the one mark set below) are ever read, so the rows need no resetting.
     for v in [&mut *prev, &mut *cur] {
-        v.clear();
-        v.resize(m + 1, f64::INFINITY);
+        if v.len() < m + 1 {
+            v.resize(m + 1, f64::INFINITY);
+        }
     }
     prev[0] = 0.0;
     let (mut prev, mut cur) = (&mut prev[..], &mut cur[..]);
@@ -113,22 +96,37 @@ fn pruned<const UNIVARIATE: bool>(
     for i in 0..n {
         let lo = i.saturating_sub(below) + 1;
         let hi = (i + above).min(m - 1) + 1;
-        let xi = &xs[i * channels..(i + 1) * channels];
+        let xi = &x[i * channels..(i + 1) * channels];
         let first = start.max(lo);
         // The diagonal of the first cell is left of the row above's live cells.
         prev[start.max(1) - 1] = if start == 0 { 0.0 } else { f64::INFINITY };
-        assert!(end <= hi + 1 && hi <= m && thresholds.len() == m + 1);
-        assert!(prev.len() == m + 1 && cur.len() == m + 1 && ys.len() == (m + 1) * channels);
-        // SAFETY: every index is at most hi <= m of rows and thresholds of m + 1, and time step
-        // hi <= m of `ys`, checked just above.
+        assert!(end <= hi + 1 && hi <= m && (!TAIL || tail.len() == m + 1));
+        assert!(prev.len() > m && cur.len() > m && y.len() == m * channels);
+        // SAFETY: every index is at most hi <= m of the rows and the tail, which hold more, and
+        // of time step hi - 1 < m of `y`, checked just above.
         let (j, next_start, next_end) = unsafe {
+            // A cell of column j - 1 is live when it and what the columns after it add are at
+            // most the bound.
+            let live = |v: f64, j: usize| -> bool {
+                if TAIL {
+                    v + *tail.get_unchecked(j) <= bound
+                } else {
+                    v <= bound
+                }
+            };
+            // The cost of column j - 1. Values are read as f32 and widened cell by cell rather than
+            // converted up front, which would cost a pass over both series per call, however
+            // early the call abandons.
             let cost = |j: usize| -> f64 {
                 if UNIVARIATE {
-                    let d = xi[0] - *ys.get_unchecked(j);
+                    let d = f64::from(xi[0]) - f64::from(*y.get_unchecked(j - 1));
                     d * d
                 } else {
-                    let y = ys.get_unchecked(j * channels..(j + 1) * channels);
-                    xi.iter().zip(y).map(|(&p, &q)| (p - q) * (p - q)).sum()
+                    let y = y.get_unchecked((j - 1) * channels..j * channels);
+                    xi.iter()
+                        .zip(y)
+                        .map(|(&p, &q)| (f64::from(p) - f64::from(q)).powi(2))
+                        .sum()
                 }
             };
             let (mut next_start, mut next_end) = (usize::MAX, 0);
@@ -144,7 +142,7 @@ fn pruned<const UNIVARIATE: bool>(
                 let v = cost(j) + from;
                 *cur.get_unchecked_mut(j) = v;
                 left = v;
-                let live = v <= *thresholds.get_unchecked(j);
+                let live = live(v, j);
                 next_start = min(next_start, if live { j } else { usize::MAX });
                 next_end = if live { j + 1 } else { next_end };
                 j += 1;
@@ -157,7 +155,7 @@ fn pruned<const UNIVARIATE: bool>(
                 loop {
                     *cur.get_unchecked_mut(j) = v;
                     j += 1;
-                    if v > *thresholds.get_unchecked(j - 1) {
+                    if !live(v, j - 1) {
                         break;
                     }
                     next_start = min(next_start, j - 1);
