@@ -30,13 +30,9 @@ from distributed import Client, LocalCluster
 
 import nswg
 from nswg.distributed import ShardedIndex, merge_top_k
+from nswg.metrics import recall_at_k
 
 GLOVE = Path(__file__).resolve().parents[1] / ".." / "shared/data/wordvec/glove.6B.50d.float32.npy"
-
-
-def tie_aware_recall(found: np.ndarray, truth: np.ndarray) -> float:
-    """Fraction of the found k at most as far as the k-th true neighbour (ties count)."""
-    return float(np.mean(found <= truth[:, -1:]))
 
 
 def rotations(names: list[str], r: int) -> list[str]:
@@ -89,7 +85,7 @@ class Bench:
                 start = time.perf_counter()
                 result = self.search(name, queries)
                 qps[name].append(len(queries) / (time.perf_counter() - start))
-                recall[name] = tie_aware_recall(result.distances, truth)
+                recall[name] = recall_at_k(result.distances, truth)
                 counts[name] = float(np.mean(result.n_distance_computations))
             print(f"  query round {r}: " + ", ".join(f"{n} {qps[n][-1]:,.0f}" for n in self.names))
         return qps, recall, counts

@@ -226,7 +226,7 @@ def test_bad_input_is_refused_before_any_work_is_sent(client, rng):
     index = ShardedIndex.build(X, 2, client=client, graph=False)
     with pytest.raises(ValueError, match="k must be between 1 and the number of points"):
         index.search(X[0], k=51, exact=True)
-    with pytest.raises(ValueError, match="queries must have 6 values"):
+    with pytest.raises(ValueError, match="q must have 6 values"):
         index.search(X[:, :5], exact=True)
     with pytest.raises(ValueError, match="graph=False"):
         index.search(X[0])

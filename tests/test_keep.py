@@ -23,8 +23,8 @@ from nswg import Index, _core
 from nswg.datasets import load_default_word_vectors
 from nswg.metrics import recall_at_k
 
-#: Bytes before the vectors: magic, version, metric, nine u64 (docs/format.md).
-HEADER_LEN = 8 + 4 + 4 + 8 * 9
+#: Bytes before the vectors: magic, version, metric, ten u64 (docs/format.md, version 2).
+HEADER_LEN = 8 + 4 + 4 + 8 * 10
 
 
 def assert_same_answers(a: Index, b: Index, queries: np.ndarray, k: int = 5) -> None:

@@ -45,6 +45,7 @@ class Index:
         *,
         metric: str,
         sakoe_chiba_radius: int | None,
+        channels: int,
         graph: tuple[int, int] | None,
         ef_construction: int,
         n_searches: int,
@@ -54,8 +55,9 @@ class Index:
     ) -> Index:
         """Builds an index over the rows of `vectors` (float32, shape (n, d)).
         `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
-        `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
-        link no graph (an index for exact search only).
+        `None` meaning the full window, and so do `channels` (values per time step of a row,
+        which holds the series time step after time step). `graph` is `(n_neighbors,
+        max_degree)`, or `None` to link no graph (an index for exact search only).
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
@@ -73,10 +75,12 @@ class Index:
         npt.NDArray[np.float32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
     ]:
         """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
         Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-        computations and the lower-bound computations, (m,) uint64 each."""
+        computations, the lower-bound computations and the DTW cells computed, (m,) uint64
+        each."""
 
     def add(
         self,
@@ -131,6 +135,10 @@ class Index:
         """Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric."""
 
     @property
+    def channels(self) -> int:
+        """Values per time step of a DTW index's series; 1 for another metric."""
+
+    @property
     def graph(self) -> tuple[int, int] | None:
         """`(n_neighbors, max_degree)` of the graph; `None` for an index without one."""
 
@@ -163,10 +171,14 @@ class Index:
         n_components)` of the graph; `None` for an index without one."""
 
 def dtw(
-    s1: npt.NDArray[np.float32], s2: npt.NDArray[np.float32], *, sakoe_chiba_radius: int | None
+    s1: npt.NDArray[np.float32],
+    s2: npt.NDArray[np.float32],
+    *,
+    channels: int,
+    sakoe_chiba_radius: int | None,
 ) -> float:
-    """DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
-    `None` is the full window."""
+    """DTW between two series (float32, 1-D, any lengths, `channels` values per time step, time
+    step after time step) with a Sakoe-Chiba radius in points; `None` is the full window."""
 
 def simd_features() -> list[str]:
     """The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU

@@ -170,29 +170,28 @@ def to_float32(array: np.ndarray, name: str) -> np.ndarray:
     return converted
 
 
-def univariate(array: np.ndarray, name: str) -> np.ndarray:
-    """Time series of shape (n, sz, 1) as rows (n, sz); other shapes unchanged."""
+def time_steps(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """Time series of shape (n_ts, sz, d) (tslearn's layout) as rows (n_ts, sz * d), each
+    series time step after time step, and d; other shapes unchanged, with 1."""
     if array.ndim == 3:
-        if array.shape[2] != 1:
-            raise ValueError(
-                f"{name} of shape {array.shape}: only univariate time series (n_ts, sz, 1) "
-                "are supported"
-            )
-        return array[:, :, 0]
-    return array
+        n, sz, d = array.shape
+        return array.reshape(n, sz * d), d
+    return array, 1
 
 
-def as_rows(x: Any, name: str, metric: str | None = None) -> np.ndarray:
-    """``x`` as a float32 C-contiguous (n, d) array, or a clear error. Under ``metric="cosine"``
-    a row that is not zero but whose every value underflows to zero in float32 is an error."""
+def as_rows_and_channels(x: Any, name: str, metric: str | None = None) -> tuple[np.ndarray, int]:
+    """``x`` as a float32 C-contiguous (n, dim) array and the values per time step: rows of
+    (n, dim), or time series (n_ts, sz, d) as rows of sz * d values; or a clear error. Under
+    ``metric="cosine"`` a row that is not zero but whose every value underflows to zero in
+    float32 is an error."""
     array = numeric_array(x, name)
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}): need at least one row and column")
-    array = univariate(array, name)
+    array, channels = time_steps(array)
     if array.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D, shape (n, d), got {array.ndim}-D shape {array.shape}; "
-            "use reshape(1, -1) for a single vector"
+            f"{name} must be 2-D, shape (n, d), or time series (n_ts, sz, d); got "
+            f"{array.ndim}-D shape {array.shape}; use reshape(1, -1) for a single vector"
         )
     rows = to_float32(array, name)
     if metric == "cosine" and array.dtype.kind == "f" and array.dtype.itemsize > 4:
@@ -205,19 +204,43 @@ def as_rows(x: Any, name: str, metric: str | None = None) -> np.ndarray:
                 "every value underflows to 0 in the float32 conversion, and the cosine distance "
                 "of a zero vector is undefined: scale the rows up first"
             )
+    return rows, channels
+
+
+def as_rows(x: Any, name: str, metric: str | None = None) -> np.ndarray:
+    """``x`` as a float32 C-contiguous (n, d) array, or a clear error, as
+    :func:`as_rows_and_channels` checks it; time series of shape (n_ts, sz, d) become rows of
+    sz * d values."""
+    return as_rows_and_channels(x, name, metric)[0]
+
+
+def index_rows(
+    x: Any, name: str, dim: int, metric: str, channels: int = 1, *, any_length: bool = False
+) -> np.ndarray:
+    """``x`` as float32 rows of an index's ``dim`` (of any whole number of time steps with
+    ``any_length``), from rows or from series of its ``channels``."""
+    rows, given = as_rows_and_channels(x, name, metric)
+    if given > 1 and given != channels:
+        raise ValueError(
+            f"{name} has {given} channels per time step, the index's series {channels}"
+        )
+    if any_length and rows.shape[1] % channels == 0:
+        return rows
+    if rows.shape[1] != dim:
+        raise ValueError(f"{name} must have {dim} values (the index's dim), got {rows.shape[1]}")
     return rows
 
 
-def as_queries(q: Any, dim: int, metric: str) -> tuple[bool, np.ndarray]:
-    """(whether q was one query, q as a float32 (m, dim) array for an index under ``metric``)."""
+def as_queries(q: Any, dim: int, metric: str, channels: int = 1) -> tuple[bool, np.ndarray]:
+    """(whether q was one query, q as a float32 (m, dim) array for an index under ``metric``):
+    one vector (dim,), one series (sz, 1) or (sz, channels), rows (m, dim) or series (m, sz,
+    channels). Under DTW a series may have any length."""
     array = numeric_array(q, "q")
-    single = array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
+    one_series = array.ndim == 2 and array.shape[1] == channels and array.shape[1] != dim
+    single = array.ndim == 1 or one_series or (array.ndim == 2 and array.shape[1] == 1 and dim != 1)
     if single:
         array = array.reshape(1, -1)
-    rows = as_rows(array, "q", metric)
-    if rows.shape[1] != dim:
-        raise ValueError(f"queries must have {dim} values (the index's dim), got {rows.shape[1]}")
-    return single, rows
+    return single, index_rows(array, "q", dim, metric, channels, any_length=metric == "dtw")
 
 
 def as_ids(ids: Any) -> np.ndarray:
@@ -234,7 +257,9 @@ def as_ids(ids: Any) -> np.ndarray:
 def as_series_rows(x: Any, name: str) -> np.ndarray:
     """Time series, one per row, as floats of their own precision: (n_ts, sz) from (n_ts, sz),
     (n_ts, sz, 1) or one series (sz,). NaN stays (it pads series shorter than the rest)."""
-    data = univariate(numeric_array(x, name), name)
+    data = numeric_array(x, name)
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
     if data.ndim == 1:
         data = data[None, :]
     if data.ndim != 2:

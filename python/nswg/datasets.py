@@ -64,7 +64,7 @@ import gzip
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -81,6 +81,7 @@ __all__ = [
     "UCRSummary",
     "list_ucr",
     "load_default_word_vectors",
+    "load_ts",
     "load_ucr",
     "load_word_vectors",
     "random_vectors",
@@ -769,3 +770,175 @@ def _parse_summary(path: Path) -> dict[str, UCRSummary]:
             raise ValueError(f"{path}, line {number}: {e}") from None
         out[item.name] = item
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The .ts format (sktime, aeon; the UEA multivariate archive)
+# --------------------------------------------------------------------------------------------
+
+
+def load_ts(path: PathLike, *, length: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a time-series file in the ``.ts`` format of sktime and aeon: ``X, y``.
+
+    The format of the UEA multivariate archive (BasicMotions, JapaneseVowels, ...): ``#``
+    comments, ``@`` header lines (``@problemName``, ``@dimensions``, ``@equalLength``,
+    ``@classLabel true <labels>`` or ``@targetLabel true``, ...), then after ``@data`` one case
+    per line, its channels separated by ``:``, each a comma-separated list of values, the label
+    last. ``?`` is a missing value. Files with ``@timeStamps true`` are refused.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``.ts`` file, plain or gzipped (``.ts.gz``).
+    length : int, optional
+        Pad every series with NaN to this many time steps, at least the longest in the file:
+        a training and a test file of variable-length series then share one width, as
+        scikit-learn's estimators want. Default: the longest series of the file.
+
+    Returns
+    -------
+    X : numpy.ndarray of float32, shape=(n_ts, sz, d)
+        tslearn's layout: ``d`` channels of ``sz`` time steps, as written (not normalised).
+        Series shorter than the longest end in NaN padding, in every channel: an index under
+        ``metric="dtw"`` compares them at their true lengths. Missing values stay NaN.
+    y : numpy.ndarray, shape=(n_ts,), or None
+        Class labels (int64 when they are all integers, else float64, else str) or regression
+        targets (float64); None when the file has neither.
+
+    Raises
+    ------
+    ValueError
+        A malformed file, naming the line: a case with the wrong number of channels, channels
+        of unequal length, a value that is not a number, a label not declared in the header.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.ts"
+    >>> _ = path.write_text(
+    ...     "@problemName tiny\\n@dimensions 2\\n@classLabel true a b\\n@data\\n"
+    ...     "1,2,3:4,5,6:a\\n7,8:9,10:b\\n"
+    ... )
+    >>> X, y = load_ts(path)
+    >>> X.shape, y.tolist()
+    ((2, 3, 2), ['a', 'b'])
+    >>> X[1].tolist()
+    [[7.0, 9.0], [8.0, 10.0], [nan, nan]]
+    """
+    path = Path(path)
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text: {e}") from None
+    lines = iter(enumerate(text.splitlines(), start=1))
+    header = _ts_header(lines, path)
+    if header.get("timestamps", "false").lower() == "true":
+        raise ValueError(f"{path}: files with @timeStamps true are not supported")
+    class_labels = header.get("classlabel", "false").split()
+    classes = class_labels[1:] if class_labels and class_labels[0].lower() == "true" else None
+    regression = header.get("targetlabel", "false").lower() == "true"
+    dimensions = header.get("dimensions")
+    channels = _ts_positive(dimensions, "@dimensions", path) if dimensions else None
+    labelled = classes is not None or regression
+    cases, labels = _ts_cases(lines, path, channels, labelled, classes)
+    width = max(len(case[0]) for case in cases)
+    if length is not None:
+        if positive_int(length, "length") < width:
+            raise ValueError(f"{path} holds a series of {width} time steps, longer than {length}")
+        width = length
+    X = np.full((len(cases), width, len(cases[0])), np.nan, dtype=np.float32)
+    for i, case in enumerate(cases):
+        X[i, : len(case[0])] = np.stack(case, axis=1)
+    if np.isinf(X).any():
+        row = int(np.flatnonzero(np.isinf(X).any(axis=(1, 2)))[0])
+        raise ValueError(f"{path}: series {row} holds an infinite value or one too large")
+    if not labelled:
+        return X, None
+    if classes is None:
+        try:
+            return X, np.array([float(s) for s in labels], dtype=np.float64)
+        except ValueError as e:
+            raise ValueError(f"{path}: a target is not a number: {e}") from None
+    return X, _labels_array(labels, path)
+
+
+def _ts_header(lines: Iterator[tuple[int, str]], path: Path) -> dict[str, str]:
+    """The @ fields of a .ts file up to its @data line, by lower-case name."""
+    header: dict[str, str] = {}
+    for number, line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith("@"):
+            raise ValueError(f"{path}, line {number}: expected an @ header line or @data")
+        key, _, value = line[1:].partition(" ")
+        if key.lower() == "data":
+            return header
+        header[key.lower()] = value.strip()
+    raise ValueError(f"{path} has no @data line: not a .ts file")
+
+
+def _ts_cases(
+    lines: Iterator[tuple[int, str]],
+    path: Path,
+    channels: int | None,
+    labelled: bool,
+    classes: list[str] | None,
+) -> tuple[list[list[np.ndarray]], list[str]]:
+    """The cases after @data, each a list of its channels, and their labels."""
+    cases: list[list[np.ndarray]] = []
+    labels: list[str] = []
+    for number, line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        if labelled:
+            label = fields.pop().strip()
+            if classes is not None and label not in classes:
+                raise ValueError(
+                    f"{path}, line {number}: label {label!r} is not one of the @classLabel "
+                    f"labels {classes}"
+                )
+            labels.append(label)
+        channels = channels or len(fields)
+        if len(fields) != channels:
+            raise ValueError(
+                f"{path}, line {number}: {len(fields)} channels where the file has {channels}"
+            )
+        case = [_ts_values(field, path, number) for field in fields]
+        if len({len(c) for c in case}) > 1:
+            lengths = [len(c) for c in case]
+            raise ValueError(f"{path}, line {number}: channels of unequal lengths {lengths}")
+        cases.append(case)
+    if not cases:
+        raise ValueError(f"{path} holds no series")
+    return cases, labels
+
+
+def _ts_positive(value: str, name: str, path: Path) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{path}: {name} must be a positive integer, got {value!r}")
+    return n
+
+
+def _ts_values(field: str, path: Path, number: int) -> np.ndarray:
+    """One channel of a .ts case: comma-separated numbers, ``?`` for a missing one."""
+    tokens = [t.strip() for t in field.split(",")]
+    try:
+        return np.array([np.nan if t == "?" else float(t) for t in tokens], dtype=np.float64)
+    except ValueError:
+        bad = next(t for t in tokens if t != "?" and not _is_float(t))
+        raise ValueError(f"{path}, line {number}: {bad!r} is not a number") from None
+
+
+def _is_float(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True

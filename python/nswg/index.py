@@ -18,11 +18,12 @@ from nswg._validation import (
     METRICS,
     as_ids,
     as_queries,
-    as_rows,
+    as_rows_and_channels,
     as_seed,
     band_radius,
     flag,
     graph_shape,
+    index_rows,
     metric_name,
     positive_int,
     thread_count,
@@ -68,6 +69,9 @@ class SearchResult:
     n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
         LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
         costs about as much as one Euclidean distance.
+    n_dtw_cells : int or numpy.ndarray of int64, shape=(n_queries,)
+        Cells of DTW cost matrices computed for each query, pruned and abandoned computations
+        included (0 for other metrics): the work DTW did.
 
     Examples
     --------
@@ -84,6 +88,7 @@ class SearchResult:
     distances: np.ndarray
     n_distance_computations: IntOrArray
     n_lower_bound_computations: IntOrArray = 0
+    n_dtw_cells: IntOrArray = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.ids, self.distances))
@@ -186,10 +191,14 @@ class Index:
 
         Parameters
         ----------
-        vectors : array-like, shape=(n, d) or (n_ts, sz, 1)
-            Numeric data, converted once to float32. tslearn's univariate time-series datasets
-            of shape (n_ts, sz, 1) are accepted as they are. Under ``metric="dtw"`` a series may
-            end in NaN padding (variable-length data, as in the UCR archive): it is compared at
+        vectors : array-like, shape=(n, d) or (n_ts, sz, d)
+            Numeric data, converted once to float32. tslearn's time-series datasets of shape
+            (n_ts, sz, d) are accepted as they are: each series becomes a row of ``sz * d``
+            values, time step after time step, and under ``metric="dtw"`` the index keeps ``d``
+            as :attr:`channels` (multivariate, dependent DTW: the cost of matching two time steps
+            is the squared Euclidean distance between their d-vectors, tslearn's definition).
+            Under ``metric="dtw"`` a series may end in NaN padding (variable-length data, as in
+            the UCR archive; whole time steps of NaN for multivariate series): it is compared at
             its true length. Distances are ranked by their squares in float32, so values must
             keep those finite: under Euclidean ``|x| <= sqrt(f32_max / (8 * d))``, under DTW
             ``|x| <= sqrt(f32_max / (8 * (2 * d - 1)))`` (a path has at most ``2 * d - 1``
@@ -283,18 +292,22 @@ class Index:
             Non-numeric input, or a parameter of the wrong type (``graph`` is True or False).
         """
         metric = metric_name(metric)
-        data = as_rows(vectors, "vectors", metric)
-        sakoe_chiba_radius = band_radius(metric, radius, window, data.shape[1])
+        data, channels = as_rows_and_channels(vectors, "vectors", metric)
+        if metric != "dtw":
+            channels = 1  # the rows are compared whole
+        sz = data.shape[1] // channels
+        sakoe_chiba_radius = band_radius(metric, radius, window, sz)
         shape: tuple[int, int] | None = graph_shape(n_neighbors, max_degree)
         if not flag(graph, "graph"):
             shape, progress = None, False  # nothing is linked, so there is no progress to show
-        work = _distance_work(data.shape[1], sakoe_chiba_radius if metric == "dtw" else 0)
+        work = channels * _distance_work(sz, sakoe_chiba_radius if metric == "dtw" else 0)
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:
             core = _core.Index.build(
                 data,
                 metric=metric,
                 sakoe_chiba_radius=sakoe_chiba_radius,
+                channels=channels,
                 graph=shape,
                 ef_construction=positive_int(ef_construction, "ef_construction"),
                 n_searches=positive_int(n_searches, "n_searches"),
@@ -320,8 +333,10 @@ class Index:
 
         Parameters
         ----------
-        q : array-like, shape=(d,), (n_queries, d) or (n_queries, sz, 1)
+        q : array-like, shape=(d,), (n_queries, d), (sz, channels) or (n_queries, sz, channels)
             One query or a batch. A batch is searched in parallel with the GIL released.
+            Under DTW a query series may be longer or shorter than the indexed ones (it may
+            end in NaN padding as they may).
         k : int, default=10
             Number of neighbours, from 1 to ``len(index)``.
         ef : int, optional
@@ -355,12 +370,12 @@ class Index:
         >>> ids.tolist(), [round(float(d), 3) for d in distances]
         ([1, 2], [0.141, 2.687])
         """
-        single, queries = as_queries(q, self.dim, self.metric)
+        single, queries = as_queries(q, self.dim, self.metric, self.channels)
         k = positive_int(k, "k")
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
         ef = max(k, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
-        ids, distances, counts, bounds = self._core.search(
+        ids, distances, *work = self._core.search(
             queries,
             k=k,
             ef=ef,
@@ -368,10 +383,10 @@ class Index:
             exact=flag(exact, "exact"),
             n_threads=thread_count(n_threads),
         )
-        counts, bounds = counts.astype(np.int64), bounds.astype(np.int64)
+        counts, bounds, cells = (c.astype(np.int64) for c in work)
         if single:
-            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]))
-        return SearchResult(ids, distances, counts, bounds)
+            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]), int(cells[0]))
+        return SearchResult(ids, distances, counts, bounds, cells)
 
     def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Insert more points into the built graph.
@@ -408,11 +423,7 @@ class Index:
         >>> int(index.search([2.0, 2.0, 1.9], k=1).ids[0])
         3
         """
-        data = as_rows(vectors, "vectors", self.metric)
-        if data.shape[1] != self.dim:
-            raise ValueError(
-                f"vectors must have {self.dim} values (the index's dim), got {data.shape[1]}"
-            )
+        data = index_rows(vectors, "vectors", self.dim, self.metric, self.channels)
         threads = thread_count(n_threads)
         with _reporter(progress, len(data), self._distance_work(), "adding") as report:
             first = self._core.add(data, n_threads=threads, progress=report)
@@ -483,7 +494,8 @@ class Index:
         return old.astype(np.int64)
 
     def _distance_work(self) -> int:
-        return _distance_work(self.dim, self.radius if self.metric == "dtw" else 0)
+        sz = self.dim // self.channels
+        return self.channels * _distance_work(sz, self.radius if self.metric == "dtw" else 0)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the index to a file.
@@ -564,8 +576,14 @@ class Index:
 
     @property
     def dim(self) -> int:
-        """Number of values per vector (the series length for time series)."""
+        """Number of values per vector (for time series the length times :attr:`channels`)."""
         return self._core.dim
+
+    @property
+    def channels(self) -> int:
+        """Values per time step of a DTW index's series (``d`` of (n_ts, sz, d) data); 1 for a
+        univariate one and for the other metrics."""
+        return self._core.channels
 
     @property
     def metric(self) -> str:
@@ -651,6 +669,8 @@ class Index:
         band = ""
         if self.metric == "dtw":
             band = f", radius={self.radius}" if self.radius is not None else ", radius=None (full)"
+            if self.channels > 1:
+                band += f", channels={self.channels}"
         head = f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}"
         if not self.has_graph:
             return f"{head}, graph=False)"

@@ -13,17 +13,19 @@ __all__ = ["dtw", "recall_at_k"]
 
 
 def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = None) -> float:
-    """Dynamic Time Warping between two univariate series.
+    """Dynamic Time Warping between two series, univariate or multivariate.
 
-    tslearn's definition: the square root of the smallest sum of squared point differences
-    along a warping path, here constrained to a Sakoe-Chiba band. Series may differ in length;
-    the band is then slanted as tslearn's ``sakoe_chiba_mask`` slants it.
+    tslearn's definition: the square root of the smallest sum, along a warping path, of the
+    squared Euclidean distances between the matched time steps (their d-vectors: dependent
+    DTW), here constrained to a Sakoe-Chiba band. Series may differ in length; the band is then
+    slanted as tslearn's ``sakoe_chiba_mask`` slants it.
 
     Parameters
     ----------
-    s1, s2 : array-like, shape=(sz,) or (sz, 1)
-        The series. Finite values within the range :meth:`nswg.Index.build` accepts under
-        DTW for series of the longer length (``ValueError`` beyond it).
+    s1, s2 : array-like, shape=(sz,) or (sz, d)
+        The series, with the same number ``d`` of channels (lengths may differ). Finite
+        values within the range :meth:`nswg.Index.build` accepts under DTW for series of the
+        longer length (``ValueError`` beyond it).
     radius : int, optional
         Sakoe-Chiba radius in points. Radius 0 on equal lengths is the Euclidean distance.
     window : float, optional
@@ -43,30 +45,41 @@ def dtw(s1: Any, s2: Any, *, radius: int | None = None, window: float | None = N
     1.0
     >>> dtw([1, 2, 3], [3, 2, 1], radius=0) == float(np.linalg.norm([2, 0, -2]))
     True
+    >>> dtw([[0, 0], [1, 1]], [[0, 0], [0, 0], [1, 1]])
+    0.0
     """
     a, b = (_as_series(s, name) for s, name in ((s1, "s1"), (s2, "s2")))
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"s1 and s2 must have the same number of channels, got {a.shape[1]} and {b.shape[1]}"
+        )
     sz = max(len(a), len(b))
     sakoe_chiba_radius = band_radius("dtw", radius, window, sz)
-    # The index's bound for series of this length, so that both accept the same series.
-    bound = _core.max_magnitude("dtw", sz)
+    # The index's bound for series of this many values, so that both accept the same series.
+    bound = _core.max_magnitude("dtw", sz * a.shape[1])
     for series, name in ((a, "s1"), (b, "s2")):
-        beyond = np.flatnonzero(np.abs(series) > bound)
+        beyond = np.argwhere(np.abs(series) > bound)
         if beyond.size:
-            i = int(beyond[0])
+            i = tuple(int(x) for x in beyond[0])
+            where = i[0] if series.shape[1] == 1 else i
             raise ValueError(
-                f"{name}[{i}] = {series[i]:g} is beyond the DTW range |x| <= {bound:.4e} for "
-                f"series of {sz} values: larger values overflow squared distances in float32"
+                f"{name}[{where}] = {series[i]:g} is beyond the DTW range |x| <= {bound:.4e} for "
+                f"series of {sz} time steps: larger values overflow squared distances in float32"
             )
-    return _core.dtw(a, b, sakoe_chiba_radius=sakoe_chiba_radius)
+    channels = a.shape[1]
+    return _core.dtw(a.ravel(), b.ravel(), channels=channels, sakoe_chiba_radius=sakoe_chiba_radius)
 
 
 def _as_series(s: Any, name: str) -> np.ndarray:
+    """``s`` as a float32 (sz, d) array: d channels per time step, 1 for a 1-D series."""
     array = numeric_array(s, name)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D series, got shape {array.shape}")
-    series: np.ndarray = to_float32(array.reshape(1, -1), name)[0]
+    if array.ndim not in (1, 2) or array.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty series of shape (sz,) or (sz, d), got {array.shape}"
+        )
+    if array.ndim == 1:
+        array = array[:, None]
+    series: np.ndarray = to_float32(array, name)
     if not np.isfinite(series).all():
         raise ValueError(f"{name} holds NaN or inf")
     return series

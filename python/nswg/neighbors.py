@@ -38,13 +38,12 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     ) from e
 
 from nswg._validation import (
-    as_rows,
+    as_rows_and_channels,
     flag,
     graph_shape,
     metric_name,
     non_negative_int,
     thread_count,
-    univariate,
 )
 from nswg.index import Index
 
@@ -97,7 +96,9 @@ class _NeighborsBase(BaseEstimator):
             X = validate_data(self, X, **self._check_array_params())
         else:
             X, y = validate_data(self, X, y, **self._check_array_params())
-        self._fit_X = as_rows(univariate(X, "X"), "X", metric_name(self.metric))
+        # tslearn's (n_ts, sz, d) series are kept as they are, float32, for the index.
+        rows, channels = as_rows_and_channels(X, "X", metric_name(self.metric))
+        self._fit_X = rows.reshape(len(rows), -1, channels) if channels > 1 else rows
         self.n_samples_fit_ = self._fit_X.shape[0]
         self.effective_metric_ = metric_name(self.metric)
         self._build_params: dict[str, Any] = {
@@ -224,7 +225,8 @@ class _NeighborsBase(BaseEstimator):
 
     def _validate_queries(self, X: Any) -> np.ndarray:
         X = validate_data(self, X, reset=False, **self._check_array_params())
-        return as_rows(univariate(X, "X"), "X", metric_name(self.metric))
+        rows, channels = as_rows_and_channels(X, "X", metric_name(self.metric))
+        return rows.reshape(len(rows), -1, channels) if channels > 1 else rows
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances, indices) of the ``k`` nearest training points, shape (m, k) each."""

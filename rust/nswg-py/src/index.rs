@@ -35,16 +35,22 @@ fn poisoned<T>(_: T) -> PyErr {
     PyRuntimeError::new_err("the index is unusable: an earlier call panicked while changing it")
 }
 
-/// The metric named `name`; `sakoe_chiba_radius` only for "dtw", `None` the full window.
-pub(crate) fn metric(name: &str, sakoe_chiba_radius: Option<usize>) -> PyResult<Metric> {
-    match (name, sakoe_chiba_radius) {
-        ("euclidean", None) => Ok(Metric::Euclidean),
-        ("cosine", None) => Ok(Metric::Cosine),
-        ("dtw", radius) => Ok(Metric::Dtw {
+/// The metric named `name`; `sakoe_chiba_radius` (`None` the full window) and `channels` other
+/// than 1 only for "dtw".
+pub(crate) fn metric(
+    name: &str,
+    sakoe_chiba_radius: Option<usize>,
+    channels: usize,
+) -> PyResult<Metric> {
+    match (name, sakoe_chiba_radius, channels) {
+        ("euclidean", None, 1) => Ok(Metric::Euclidean),
+        ("cosine", None, 1) => Ok(Metric::Cosine),
+        ("dtw", radius, channels) => Ok(Metric::Dtw {
             band: Band::from(radius),
+            channels,
         }),
-        (name, _) => Err(PyValueError::new_err(format!(
-            "unknown metric {name:?} (or a band given to a metric without one)"
+        (name, _, _) => Err(PyValueError::new_err(format!(
+            "unknown metric {name:?} (or a band or channels given to a metric without them)"
         ))),
     }
 }
@@ -106,18 +112,20 @@ impl PyIndex {
 impl PyIndex {
     /// Builds an index over the rows of `vectors` (float32, shape (n, d)).
     /// `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
-    /// `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
-    /// link no graph (an index for exact search only).
+    /// `None` meaning the full window, and so do `channels` (values per time step of a row,
+    /// which holds the series time step after time step). `graph` is `(n_neighbors,
+    /// max_degree)`, or `None` to link no graph (an index for exact search only).
     /// `progress(done, total)`, if given, is called with the points linked so far, about every
     /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
     #[staticmethod]
-    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, graph, ef_construction, n_searches, seed, n_threads, progress))]
+    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, channels, graph, ef_construction, n_searches, seed, n_threads, progress))]
     #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
         vectors: PyReadonlyArray2<'_, f32>,
         metric: &str,
         sakoe_chiba_radius: Option<usize>,
+        channels: usize,
         graph: Option<(usize, usize)>,
         ef_construction: usize,
         n_searches: usize,
@@ -126,7 +134,7 @@ impl PyIndex {
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options = IndexOptions {
-            metric: self::metric(metric, sakoe_chiba_radius)?,
+            metric: self::metric(metric, sakoe_chiba_radius, channels)?,
             graph: graph.map(|(n_neighbors, max_degree)| GraphOptions {
                 n_neighbors,
                 max_degree,
@@ -151,9 +159,10 @@ impl PyIndex {
         Ok(Self::new(index))
     }
 
-    /// k nearest neighbours of each row of `queries` (float32, shape (m, d)).
+    /// k nearest neighbours of each row of `queries` (float32, shape (m, d): the index's dim,
+    /// or under DTW any whole number of time steps).
     /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-    /// computations and the lower-bound computations, (m,) uint64 each.
+    /// computations, the lower-bound computations and the DTW cells computed, (m,) uint64 each.
     #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search<'py>(
@@ -170,8 +179,9 @@ impl PyIndex {
         Bound<'py, PyArray2<f32>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
     )> {
-        let (data, _) = to_rows(&queries);
+        let (data, width) = to_rows(&queries);
         let m = queries.shape()[0];
         let options = QueryOptions {
             k,
@@ -181,7 +191,7 @@ impl PyIndex {
         };
         let found = self
             .reading(py, |index| {
-                with_threads(n_threads, || index.search(data, &options))
+                with_threads(n_threads, || index.search_rows(data, width, &options))
             })?
             .map_err(|e| to_py(e, Some("queries")))?;
         let shape = (m, k);
@@ -193,6 +203,7 @@ impl PyIndex {
             distances.into_pyarray(py),
             found.n_distance_computations.into_pyarray(py),
             found.n_lower_bound_computations.into_pyarray(py),
+            found.n_dtw_cells.into_pyarray(py),
         ))
     }
 
@@ -291,9 +302,15 @@ impl PyIndex {
     #[getter]
     fn sakoe_chiba_radius(&self) -> Option<usize> {
         match self.options.metric {
-            Metric::Dtw { band } => band.radius(),
+            Metric::Dtw { band, .. } => band.radius(),
             _ => None,
         }
+    }
+
+    /// Values per time step of a DTW index's series; 1 for another metric.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.options.metric.channels()
     }
 
     /// `(n_neighbors, max_degree)` of the graph; `None` for an index without one.

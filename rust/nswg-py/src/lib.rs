@@ -12,24 +12,25 @@ use pyo3::prelude::*;
 
 use nswg::{persist, Band};
 
-/// DTW between two series (float32, 1-D, any lengths) with a Sakoe-Chiba radius in points;
-/// `None` is the full window.
+/// DTW between two series (float32, 1-D, any lengths, `channels` values per time step, time
+/// step after time step) with a Sakoe-Chiba radius in points; `None` is the full window.
 #[pyfunction]
-#[pyo3(signature = (s1, s2, *, sakoe_chiba_radius))]
+#[pyo3(signature = (s1, s2, *, channels, sakoe_chiba_radius))]
 fn dtw(
     s1: PyReadonlyArray1<'_, f32>,
     s2: PyReadonlyArray1<'_, f32>,
+    channels: usize,
     sakoe_chiba_radius: Option<usize>,
 ) -> PyResult<f64> {
     let (a, b) = (s1.as_array().to_vec(), s2.as_array().to_vec());
-    nswg::dtw(&a, &b, Band::from(sakoe_chiba_radius)).map_err(errors::py_err)
+    nswg::dtw(&a, &b, channels, Band::from(sakoe_chiba_radius)).map_err(errors::py_err)
 }
 
 /// The largest magnitude of a value in rows of `dim` values under `metric` ("euclidean",
 /// "cosine" or "dtw"); `None` where any finite value is accepted.
 #[pyfunction]
 fn max_magnitude(metric: &str, dim: usize) -> PyResult<Option<f32>> {
-    Ok(index::metric(metric, None)?.max_magnitude(dim))
+    Ok(index::metric(metric, None, 1)?.max_magnitude(dim))
 }
 
 /// The SIMD extensions the kernels use in this process ("avx2", "fma"); empty when the CPU has

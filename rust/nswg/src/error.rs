@@ -11,6 +11,10 @@ pub enum Error {
     DimensionMismatch { expected: usize, received: usize },
     #[error("data of {len} values is not a whole number of rows of {dim}")]
     RaggedData { len: usize, dim: usize },
+    #[error("rows of {dim} values are not whole time steps of {channels} channels")]
+    PartialTimeStep { dim: usize, channels: usize },
+    #[error("series of {len} values are not whole time steps of {channels} channels")]
+    PartialSeries { len: usize, channels: usize },
     #[error("row {row} holds a non-finite value (NaN or inf) at position {column}{hint}")]
     NonFinite {
         row: usize,

@@ -63,6 +63,7 @@ impl WithSpace for BatchSearch<'_> {
             distances: Vec::with_capacity(answers.len() * k),
             n_distance_computations: Vec::with_capacity(answers.len()),
             n_lower_bound_computations: Vec::with_capacity(answers.len()),
+            n_dtw_cells: Vec::with_capacity(answers.len()),
         };
         for (pairs, cost) in answers {
             let missing = k - pairs.len();
@@ -75,6 +76,7 @@ impl WithSpace for BatchSearch<'_> {
                 .extend(std::iter::repeat_n(f32::INFINITY, missing));
             out.n_distance_computations.push(cost.distances);
             out.n_lower_bound_computations.push(cost.lower_bounds);
+            out.n_dtw_cells.push(cost.cells);
         }
         out
     }

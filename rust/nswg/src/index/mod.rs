@@ -251,6 +251,17 @@ impl Index {
     /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
     /// thread pool; answers keep the order of the queries.
     pub fn search(&self, queries: Vec<f32>, options: &QueryOptions) -> Result<Neighbors> {
+        self.search_rows(queries, self.dim(), options)
+    }
+
+    /// [`Index::search`] with queries of `width` values each: the index's `dim`, or under DTW
+    /// any number of whole time steps, since DTW compares series of any lengths.
+    pub fn search_rows(
+        &self,
+        queries: Vec<f32>,
+        width: usize,
+        options: &QueryOptions,
+    ) -> Result<Neighbors> {
         if options.k == 0 || options.k > self.len() {
             return Err(Error::InvalidK {
                 k: options.k,
@@ -261,13 +272,14 @@ impl Index {
         if !options.exact && !self.has_graph() {
             return Err(Error::NoGraph);
         }
-        if queries.len() % self.dim() != 0 {
+        let any_width = self.options.metric.padding().is_some() && width > 0;
+        if !(width == self.dim() || any_width) || queries.len() % width != 0 {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
                 received: queries.len(),
             });
         }
-        let queries = self.options.metric.rows(queries, self.dim())?;
+        let queries = self.options.metric.rows(queries, width)?;
         let batch = BatchSearch {
             index: self,
             queries: &queries,

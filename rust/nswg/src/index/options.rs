@@ -113,4 +113,7 @@ pub struct Neighbors {
     pub n_distance_computations: Vec<u64>,
     /// Lower bounds (LB_Keogh) computed for each query to avoid distance computations.
     pub n_lower_bound_computations: Vec<u64>,
+    /// Cells of DTW cost matrices computed for each query (0 for other metrics): the work the
+    /// distance computations did, pruned and abandoned ones included.
+    pub n_dtw_cells: Vec<u64>,
 }

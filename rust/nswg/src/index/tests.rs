@@ -50,12 +50,7 @@ fn graph_search_recall_against_exact() {
     for (seed, metric) in [
         (11, Metric::Euclidean),
         (12, Metric::Cosine),
-        (
-            13,
-            Metric::Dtw {
-                band: Band::Radius(3),
-            },
-        ),
+        (13, Metric::dtw(Band::Radius(3))),
     ] {
         let (n, dim, k) = (3000, 24, 10);
         let index = Index::build(gaussian_like(n, dim, seed), dim, options(metric)).unwrap();
@@ -81,9 +76,7 @@ fn graph_search_recall_against_exact() {
 
 #[test]
 fn an_index_without_a_graph_costs_nothing_to_build_and_answers_exactly() {
-    let metric = Metric::Dtw {
-        band: Band::Radius(2),
-    };
+    let metric = Metric::dtw(Band::Radius(2));
     let (n, dim, k) = (500, 16, 5);
     let data = gaussian_like(n, dim, 21);
     let linked = Index::build(data.clone(), dim, options(metric)).unwrap();
@@ -134,6 +127,7 @@ fn an_index_without_a_graph_costs_nothing_to_build_and_answers_exactly() {
 struct Unbounded<'a> {
     points: &'a Points,
     band: Band,
+    channels: usize,
     query: Vec<f32>,
     cost: Cost,
 }
@@ -152,12 +146,14 @@ impl QueryDistance for Unbounded<'_> {
         Some(dtw_squared_unbounded(
             &self.query,
             self.points.row(id),
+            self.channels,
             self.band,
         ))
     }
     fn between(&mut self, a: u32, b: u32) -> f32 {
         self.cost.distances += 1;
-        dtw_squared_unbounded(self.points.row(a), self.points.row(b), self.band)
+        let (a, b) = (self.points.row(a), self.points.row(b));
+        dtw_squared_unbounded(a, b, self.channels, self.band)
     }
     fn prefetch(&self, _id: u32) {}
     fn finish(&self, ranking: f32) -> f32 {
@@ -174,6 +170,7 @@ struct CompareWithUnbounded<'a> {
     index: &'a Index,
     queries: &'a Points,
     band: Band,
+    channels: usize,
 }
 
 impl WithSpace for CompareWithUnbounded<'_> {
@@ -184,6 +181,7 @@ impl WithSpace for CompareWithUnbounded<'_> {
             index,
             queries,
             band,
+            channels,
         } = self;
         let n = index.n_ids();
         let graph = index.graph.as_ref().unwrap();
@@ -191,6 +189,7 @@ impl WithSpace for CompareWithUnbounded<'_> {
         let mut plain = Unbounded {
             points: &index.points,
             band,
+            channels,
             query: Vec::new(),
             cost: Cost::default(),
         };
@@ -241,23 +240,30 @@ fn lower_bounds_change_no_answer_and_save_dtw_computations() {
             })
             .collect()
     };
-    let index = Index::build(walk(31), dim, options(Metric::Dtw { band })).unwrap();
-    let queries = Points::new(walk(32)[..40 * dim].to_vec(), dim, false).unwrap();
-    let compare = CompareWithUnbounded {
-        index: &index,
-        queries: &queries,
-        band,
-    };
-    let (full, saved) = metric::with_space(
-        &index.options.metric,
-        &index.points,
-        &index.prepared,
-        compare,
-    );
-    assert!(
-        saved * 4 > full,
-        "bounds saved only {saved} of {full} DTW computations"
-    );
+    // One channel of 40 time steps, and two of 20 (the walks' values in pairs).
+    for channels in [1, 2] {
+        let metric = Metric::Dtw { band, channels };
+        let index = Index::build(walk(31), dim, options(metric)).unwrap();
+        let queries = Points::new(walk(32)[..40 * dim].to_vec(), dim, None).unwrap();
+        let compare = CompareWithUnbounded {
+            index: &index,
+            queries: &queries,
+            band,
+            channels,
+        };
+        let (full, saved) = metric::with_space(
+            &index.options.metric,
+            &index.points,
+            &index.prepared,
+            compare,
+        );
+        // Radius 4 is a wider band on 20 time steps than on 40, so the bounds are looser.
+        let share = if channels == 1 { 4 } else { 8 };
+        assert!(
+            saved * share > full,
+            "{channels} channels: bounds saved only {saved} of {full} DTW computations"
+        );
+    }
 }
 
 #[test]
@@ -380,9 +386,7 @@ fn an_interrupted_build_or_compact_stops_early_and_changes_nothing() {
 #[test]
 fn an_interrupted_add_leaves_the_index_as_it_was() {
     let (n, dim) = (4000, 8);
-    let metric = Metric::Dtw {
-        band: Band::Radius(2),
-    };
+    let metric = Metric::dtw(Band::Radius(2));
     let mut index = Index::build(gaussian_like(n, dim, 81), dim, options(metric)).unwrap();
     index.remove(&[3, 5]).unwrap();
     let before = index.clone();
@@ -563,7 +567,7 @@ fn a_one_point_index_answers_with_that_point() {
 fn variable_length_series_are_compared_at_their_true_lengths() {
     let nan = f32::NAN;
     let data = vec![0., 1., 2., 3., 0., 1., 2., nan, 5., 5., nan, nan];
-    let index = Index::build(data, 4, options(Metric::Dtw { band: Band::Full })).unwrap();
+    let index = Index::build(data, 4, options(Metric::dtw(Band::Full))).unwrap();
     let got = index
         .search(vec![0., 1., 2., nan], &query(3, true))
         .unwrap();
@@ -724,9 +728,7 @@ fn an_index_of_identical_points_answers_k_of_them() {
     for metric in [
         Metric::Euclidean,
         Metric::Cosine,
-        Metric::Dtw {
-            band: Band::Radius(1),
-        },
+        Metric::dtw(Band::Radius(1)),
     ] {
         let n = 300;
         let index = Index::build([1.0f32, 2.0, 3.0].repeat(n), 3, options(metric)).unwrap();
@@ -747,7 +749,7 @@ fn an_index_of_identical_points_answers_k_of_them() {
 fn values_beyond_the_safe_range_are_refused_at_build_add_and_search() {
     // 3e19 squared overflows f32: these distances used to come back inf, misordered.
     let data = vec![3e19, 0.0, -3e19, 0.0, 1e19, 0.0];
-    for metric in [Metric::Euclidean, Metric::Dtw { band: Band::Full }] {
+    for metric in [Metric::Euclidean, Metric::dtw(Band::Full)] {
         let bound = metric.max_magnitude(2).unwrap();
         assert!(bound < 1e19 && bound > 1e18);
         assert!(matches!(
@@ -791,12 +793,12 @@ fn values_beyond_the_safe_range_are_refused_at_build_add_and_search() {
 #[test]
 fn the_dtw_function_checks_its_series_as_the_index_does() {
     let band = Band::Full;
-    let bound = Metric::Dtw { band }.max_magnitude(3).unwrap();
-    assert!(metric::dtw(&[bound, 0.0, 0.0], &[-bound, 0.0], band)
+    let bound = Metric::dtw(band).max_magnitude(3).unwrap();
+    assert!(metric::dtw(&[bound, 0.0, 0.0], &[-bound, 0.0], 1, band)
         .unwrap()
         .is_finite());
     assert!(matches!(
-        metric::dtw(&[1.0, 0.0, 0.0], &[0.0, 2.0 * bound], band),
+        metric::dtw(&[1.0, 0.0, 0.0], &[0.0, 2.0 * bound], 1, band),
         Err(Error::OutOfRange {
             row: 1,
             column: 1,
@@ -804,10 +806,10 @@ fn the_dtw_function_checks_its_series_as_the_index_does() {
         })
     ));
     assert!(matches!(
-        metric::dtw(&[f32::NAN], &[0.0], band),
+        metric::dtw(&[f32::NAN], &[0.0], 1, band),
         Err(Error::NonFinite { row: 0, .. })
     ));
-    assert_eq!(metric::dtw(&[], &[0.0], band), Err(Error::Empty));
+    assert_eq!(metric::dtw(&[], &[0.0], 1, band), Err(Error::Empty));
 }
 
 #[test]

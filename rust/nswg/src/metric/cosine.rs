@@ -35,11 +35,11 @@ mod tests {
 
     #[test]
     fn normalize_gives_unit_rows_and_rejects_zero_rows() {
-        let mut p = Points::new(vec![3., 4., 0., 2.], 2, false).unwrap();
+        let mut p = Points::new(vec![3., 4., 0., 2.], 2, None).unwrap();
         normalize(&mut p).unwrap();
         assert_eq!(p.row(0), &[0.6, 0.8]);
         assert_eq!(p.row(1), &[0., 1.]);
-        let mut z = Points::new(vec![1., 1., 0., 0.], 2, false).unwrap();
+        let mut z = Points::new(vec![1., 1., 0., 0.], 2, None).unwrap();
         assert_eq!(normalize(&mut z).unwrap_err(), Error::ZeroNorm { row: 1 });
     }
 

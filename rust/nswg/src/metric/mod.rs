@@ -31,9 +31,12 @@ pub enum Metric {
     Euclidean,
     /// `1 - cos`: vectors are normalised once, then ranked by Euclidean distance.
     Cosine,
-    /// Dynamic Time Warping (tslearn's definition) within a Sakoe-Chiba band.
+    /// Dynamic Time Warping (tslearn's definition) within a Sakoe-Chiba band, between series of
+    /// `channels` values per time step, stored time step after time step (dependent DTW: the cost
+    /// of matching two time steps is the squared Euclidean distance between their vectors).
     Dtw {
         band: Band,
+        channels: usize,
     },
 }
 
@@ -46,15 +49,48 @@ impl Metric {
         }
     }
 
-    /// Whether rows may end in NaN padding: only DTW compares series of unequal length.
-    pub(crate) fn allows_padding(&self) -> bool {
-        matches!(self, Metric::Dtw { .. })
+    /// The DTW metric over univariate series.
+    pub fn dtw(band: Band) -> Self {
+        Metric::Dtw { band, channels: 1 }
+    }
+
+    /// Values per time step of the series: `channels` under DTW, 1 otherwise.
+    pub fn channels(&self) -> usize {
+        match *self {
+            Metric::Dtw { channels, .. } => channels,
+            _ => 1,
+        }
+    }
+
+    /// Values per time step the rows may be padded by with trailing NaN: only DTW compares series
+    /// of unequal length.
+    pub(crate) fn padding(&self) -> Option<usize> {
+        match *self {
+            Metric::Dtw { channels, .. } => Some(channels),
+            _ => None,
+        }
+    }
+
+    /// Checks that rows of `dim` values fit this metric: whole time steps under DTW.
+    pub(crate) fn check_dim(&self, dim: usize) -> Result<()> {
+        match *self {
+            Metric::Dtw { channels: 0, .. } => Err(Error::InvalidParameter {
+                name: "channels",
+                requirement: "at least 1",
+                value: 0,
+            }),
+            Metric::Dtw { channels, .. } if dim % channels != 0 => {
+                Err(Error::PartialTimeStep { dim, channels })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Checks `data` as rows of `dim` values and puts them in the form this metric compares:
     /// unit length under cosine.
     pub(crate) fn rows(&self, data: Vec<f32>, dim: usize) -> Result<Points> {
-        let mut points = Points::new(data, dim, self.allows_padding())?;
+        self.check_dim(dim)?;
+        let mut points = Points::new(data, dim, self.padding())?;
         self.check_range(&points)?;
         if *self == Metric::Cosine {
             cosine::normalize(&mut points)?;
@@ -128,6 +164,8 @@ pub(crate) fn check_row_range(
 pub(crate) struct Cost {
     pub distances: u64,
     pub lower_bounds: u64,
+    /// Cells of DTW cost matrices computed under a bound.
+    pub cells: u64,
 }
 
 /// What a metric derives from an index's rows and keeps beside them, in step with them: DTW's
@@ -146,10 +184,10 @@ impl Prepared {
 
     /// Takes in the rows `from..` of `points`, which hold the rows seen so far before them.
     pub(crate) fn extend(&mut self, metric: &Metric, points: &Points, from: usize) {
-        if let Metric::Dtw { band } = metric {
+        if let Metric::Dtw { band, channels } = *metric {
             self.envelopes = match self.envelopes.take() {
-                Some(mut e) if from > 0 => e.extend(points, *band).then_some(e),
-                _ if from == 0 => Envelopes::new(points, *band),
+                Some(mut e) if from > 0 => e.extend(points, band, channels).then_some(e),
+                _ if from == 0 => Envelopes::new(points, band, channels),
                 _ => None,
             };
         }
@@ -226,6 +264,11 @@ pub(crate) fn with_space<W: WithSpace>(
     match *metric {
         Metric::Euclidean => work.run(&Euclidean::new(points, Finish::Euclidean)),
         Metric::Cosine => work.run(&Euclidean::new(points, Finish::Cosine)),
-        Metric::Dtw { band } => work.run(&Dtw::new(points, band, prepared.envelopes.as_ref())),
+        Metric::Dtw { band, channels } => work.run(&Dtw::new(
+            points,
+            band,
+            channels,
+            prepared.envelopes.as_ref(),
+        )),
     }
 }

@@ -9,13 +9,20 @@ use crate::index::{Index, IndexOptions};
 use crate::metric::{Band, Metric};
 
 pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
-/// The version written. Version 2 added the section of exact copies after the deletion marks;
-/// version 1 files, which have none, are still read.
+/// The version written. Version 2 added the channels field to the header and the section of
+/// copies after the deletion marks; version 1 files (univariate series, no copies) are still read.
 pub const FORMAT_VERSION: u32 = 2;
-/// The oldest version read.
-const OLDEST_VERSION: u32 = 1;
-/// Magic, version, metric, then nine u64 fields.
-pub(super) const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 9;
+/// Magic, version, metric, then ten u64 fields (nine in version 1).
+pub(super) const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 10;
+
+/// The header's length in a file of `version`, or `None` for a version this reader does not know.
+pub(super) fn header_len(version: u32) -> Option<usize> {
+    match version {
+        1 => Some(HEADER_LEN - 8),
+        FORMAT_VERSION => Some(HEADER_LEN),
+        _ => None,
+    }
+}
 
 /// The radius field of a band that is the full window, or of a metric without a band.
 const NO_RADIUS: u64 = u64::MAX;
@@ -35,18 +42,21 @@ pub(super) struct Header {
     /// Points, removed ones included.
     pub n: u64,
     pub dim: u64,
+    /// Values per time step of a DTW index's series; 1 for the other metrics and in version 1.
+    pub channels: u64,
 }
 
 impl Header {
     pub(super) fn of(index: &Index) -> Self {
         let o = index.options();
-        let (metric, radius) = match o.metric {
-            Metric::Euclidean => (0, NO_RADIUS),
-            Metric::Cosine => (1, NO_RADIUS),
-            Metric::Dtw { band } => (
+        let (metric, radius, channels) = match o.metric {
+            Metric::Euclidean => (0, NO_RADIUS, 1),
+            Metric::Cosine => (1, NO_RADIUS, 1),
+            Metric::Dtw { band, channels } => (
                 2,
                 band.radius()
                     .map_or(NO_RADIUS, |r| u64::try_from(r).unwrap_or(NO_RADIUS)),
+                channels as u64,
             ),
         };
         let graph = o.graph.unwrap_or(GraphOptions {
@@ -65,6 +75,7 @@ impl Header {
             build_distance_computations: index.build_distance_computations(),
             n: index.n_ids() as u64,
             dim: index.dim() as u64,
+            channels,
         }
     }
 
@@ -83,6 +94,7 @@ impl Header {
             self.build_distance_computations,
             self.n,
             self.dim,
+            self.channels,
         ];
         for (at, x) in bytes[16..].chunks_exact_mut(8).zip(fields) {
             at.copy_from_slice(&x.to_le_bytes());
@@ -90,24 +102,31 @@ impl Header {
         bytes
     }
 
-    /// The header of `bytes`, whose magic has been checked; refuses versions it does not know.
-    pub(super) fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, Error> {
-        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-        let version = u32_at(8);
-        if version > FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
+    /// The version of a file that starts with `bytes` (magic and version), if this reader knows
+    /// it: a later one is a newer nswg's, 0 none.
+    pub(super) fn version(bytes: &[u8]) -> Result<u32, Error> {
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        match header_len(version) {
+            Some(_) => Ok(version),
+            None if version > FORMAT_VERSION => Err(Error::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
-            });
+            }),
+            None => Err(Error::Corrupt(format!("unknown format version {version}"))),
         }
-        if version < OLDEST_VERSION {
-            return Err(Error::Corrupt(format!("unknown format version {version}")));
-        }
-        let mut f = [0u64; 9];
+    }
+
+    /// The header of `bytes`, a whole header of a version [`Header::version`] accepted.
+    pub(super) fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let version = u32_at(8);
+        // Version 1 ends before the channels field: univariate series.
+        let mut f = [1u64; 10];
         for (x, at) in f.iter_mut().zip(bytes[16..].chunks_exact(8)) {
             *x = u64::from_le_bytes(at.try_into().expect("8 bytes"));
         }
-        let [radius, n_neighbors, max_degree, ef_construction, n_searches, seed, build, n, dim] = f;
+        let [radius, n_neighbors, max_degree, ef_construction, n_searches, seed, build, n, dim, channels] =
+            f;
         Ok(Self {
             version,
             metric: u32_at(12),
@@ -120,6 +139,7 @@ impl Header {
             build_distance_computations: build,
             n,
             dim,
+            channels,
         })
     }
 
@@ -128,13 +148,23 @@ impl Header {
         let corrupt = |what: &str| Error::Corrupt(what.to_string());
         let size =
             |x: u64| usize::try_from(x).map_err(|_| corrupt("a size does not fit in memory"));
-        let metric = match (self.metric, self.radius) {
-            (0, NO_RADIUS) => Metric::Euclidean,
-            (1, NO_RADIUS) => Metric::Cosine,
-            (0 | 1, _) => return Err(corrupt("a band given to a metric without one")),
-            (2, NO_RADIUS) => Metric::Dtw { band: Band::Full },
-            (2, r) => Metric::Dtw {
-                band: Band::Radius(usize::try_from(r).unwrap_or(usize::MAX)),
+        let band = match self.radius {
+            NO_RADIUS => Band::Full,
+            r => Band::Radius(usize::try_from(r).unwrap_or(usize::MAX)),
+        };
+        let metric = match (self.metric, band, self.channels) {
+            (0, Band::Full, 1) => Metric::Euclidean,
+            (1, Band::Full, 1) => Metric::Cosine,
+            (0 | 1, Band::Radius(_), _) => {
+                return Err(corrupt("a band given to a metric without one"))
+            }
+            (0 | 1, _, _) => return Err(corrupt("channels given to a metric without them")),
+            (2, band, channels) => Metric::Dtw {
+                band,
+                channels: match size(channels)? {
+                    0 => return Err(corrupt("series of no channels")),
+                    c => c,
+                },
             },
             _ => return Err(corrupt("unknown metric")),
         };

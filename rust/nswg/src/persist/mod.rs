@@ -1,7 +1,8 @@
 //! The index file format, and atomic saving.
 //!
 //! The layout, field by field, and what a reader refuses are in `docs/format.md`: magic bytes,
-//! version, metric, nine u64 header fields, vectors, adjacency, deletion marks, CRC-32. A reader
+//! version, metric, ten u64 header fields (nine in version 1), vectors, adjacency, deletion marks,
+//! copies (not in version 1), CRC-32. A reader
 //! refuses a file whose magic, version, length, checksum or contents do not add up, so a
 //! truncated, corrupted or foreign file is an error, never a half-read index.
 
@@ -16,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::index::{Index, QueryOptions};
 use crate::storage::{Points, Tombstones};
-use header::{Header, HEADER_LEN};
+use header::{header_len, Header, HEADER_LEN};
 pub use header::{FORMAT_VERSION, MAGIC};
 
 /// Values are converted to and from bytes through a buffer of this many bytes, so that neither
@@ -84,11 +85,16 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if &head[..magic_len] != MAGIC {
         return Err(corrupt("not an nswg index file (bad magic bytes)"));
     }
-    if len < (HEADER_LEN + 4) as u64 {
+    if len < (MAGIC.len() + 4) as u64 {
         return Err(corrupt("truncated header"));
     }
-    r.read_exact(&mut head[MAGIC.len()..])?;
-    let header = Header::parse(&head)?;
+    r.read_exact(&mut head[MAGIC.len()..MAGIC.len() + 4])?;
+    let header_len = header_len(Header::version(&head)?).expect("a known version");
+    if len < (header_len + 4) as u64 {
+        return Err(corrupt("truncated header"));
+    }
+    r.read_exact(&mut head[MAGIC.len() + 4..header_len])?;
+    let header = Header::parse(&head[..header_len])?;
     let size = |x: u64| usize::try_from(x).map_err(|_| corrupt("a size does not fit in memory"));
     let (n, dim, max_degree) = (size(header.n)?, size(header.dim)?, size(header.max_degree)?);
     let expected = n
@@ -96,7 +102,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         .and_then(|v| v.checked_mul(4))
         .and_then(|v| v.checked_add(n.checked_mul(max_degree)?.checked_mul(4)?))
         .and_then(|v| v.checked_add(n))
-        .and_then(|v| v.checked_add(HEADER_LEN + 4))
+        .and_then(|v| v.checked_add(header_len + 4))
         .ok_or_else(|| corrupt("sizes in the header overflow"))?;
     // Version 2 adds the copies: their count, then (copy, node) pairs of two u32.
     let has_copies = header.version >= 2;
@@ -143,7 +149,11 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if n == 0 || removed.len() == n {
         return Err(corrupt("the index holds no live point"));
     }
-    let points = Points::new(data, dim, options.metric.allows_padding())
+    options
+        .metric
+        .check_dim(dim)
+        .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
+    let points = Points::new(data, dim, options.metric.padding())
         .and_then(|points| options.metric.check_range(&points).map(|()| points))
         .map_err(|e| Error::Corrupt(format!("bad vectors: {e}")))?;
     let graph = match options.graph {
@@ -456,8 +466,10 @@ mod tests {
         for metric in [
             Metric::Euclidean,
             Metric::Cosine,
+            Metric::dtw(Band::Radius(2)),
             Metric::Dtw {
                 band: Band::Radius(2),
+                channels: 3,
             },
         ] {
             let index = sample(metric);
@@ -536,7 +548,7 @@ mod tests {
     #[test]
     fn a_header_promising_huge_sizes_is_refused_without_allocating() {
         let mut bytes = bytes_of(&sample(Metric::Euclidean));
-        let n_at = HEADER_LEN - 16;
+        let n_at = HEADER_LEN - 24;
         bytes[n_at..n_at + 8].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
         assert!(matches!(read_index(&bytes), Err(Error::Corrupt(_))));
     }
@@ -571,18 +583,18 @@ mod tests {
             tiny(Metric::Euclidean, values.clone(), 3),
             tiny(Metric::Euclidean, copies, 3),
             tiny(Metric::Cosine, values.clone(), 3),
+            tiny(Metric::dtw(Band::Radius(1)), series, 3),
             tiny(
                 Metric::Dtw {
                     band: Band::Radius(1),
+                    channels: 3,
                 },
-                series,
-                3,
+                values.clone(),
+                6,
             ),
             tiny_with(
                 IndexOptions {
-                    metric: Metric::Dtw {
-                        band: Band::Radius(1),
-                    },
+                    metric: Metric::dtw(Band::Radius(1)),
                     graph: None,
                     ..IndexOptions::default()
                 },

@@ -19,9 +19,10 @@ pub(crate) struct Points {
 impl Points {
     /// Checks and takes `data` as rows of `dim` values.
     ///
-    /// Every value must be finite, except that with `trailing_nan_padding` a row may end in NaN
-    /// padding after at least one observed value.
-    pub(crate) fn new(data: Vec<f32>, dim: usize, trailing_nan_padding: bool) -> Result<Self> {
+    /// Every value must be finite, except that with `padding` a row may end in NaN padding after
+    /// at least one observed value, in whole time steps of `padding` values (the channels of a
+    /// multivariate series; `dim` is a multiple of it).
+    pub(crate) fn new(data: Vec<f32>, dim: usize, padding: Option<usize>) -> Result<Self> {
         if dim == 0 {
             return Err(Error::ZeroDimension);
         }
@@ -33,20 +34,20 @@ impl Points {
         }
         let mut lengths = Vec::new();
         let mut padded = false;
+        debug_assert!(padding.is_none_or(|step| step > 0 && dim % step == 0));
         for (row, values) in data.chunks_exact(dim).enumerate() {
-            let len = if trailing_nan_padding {
-                values
+            let len = match padding {
+                Some(step) => values
                     .iter()
                     .rposition(|v| !v.is_nan())
-                    .map_or(0, |last| last + 1)
-            } else {
-                dim
+                    .map_or(0, |last| (last + 1).next_multiple_of(step)),
+                None => dim,
             };
             if let Some(column) = values[..len].iter().position(|v| !v.is_finite()) {
-                let hint = if trailing_nan_padding {
-                    " (only trailing NaN padding is allowed)"
-                } else {
-                    ""
+                let hint = match padding {
+                    Some(1) => " (only trailing NaN padding is allowed)",
+                    Some(_) => " (only trailing NaN padding, in whole time steps, is allowed)",
+                    None => "",
                 };
                 return Err(Error::NonFinite { row, column, hint });
             }
@@ -224,7 +225,7 @@ mod tests {
             1.0,
             2.0,
         ];
-        let points = Points::new(data, 2, true).unwrap();
+        let points = Points::new(data, 2, Some(1)).unwrap();
         assert_eq!(points.first_same_rows(0), [0, 1, 0, 1, 4, 0]);
         assert_eq!(points.first_same_rows(2), [2, 3, 4, 2]);
         assert!(points.same_row(0, 5) && !points.same_row(4, 0) && !points.same_row(0, 1));
@@ -233,7 +234,7 @@ mod tests {
     #[test]
     fn trailing_nan_padding_gives_true_lengths() {
         let nan = f32::NAN;
-        let p = Points::new(vec![1., 2., 3., 4., nan, nan], 3, true).unwrap();
+        let p = Points::new(vec![1., 2., 3., 4., nan, nan], 3, Some(1)).unwrap();
         assert!(p.has_padding());
         assert_eq!(p.row(0), &[1., 2., 3.]);
         assert_eq!(p.row(1), &[4.]);
@@ -242,7 +243,7 @@ mod tests {
     #[test]
     fn rejects_nan_inside_a_row_and_inf_anywhere() {
         let nan = f32::NAN;
-        let err = Points::new(vec![1., nan, 3.], 3, true).unwrap_err();
+        let err = Points::new(vec![1., nan, 3.], 3, Some(1)).unwrap_err();
         assert!(matches!(
             err,
             Error::NonFinite {
@@ -251,7 +252,7 @@ mod tests {
                 ..
             }
         ));
-        let err = Points::new(vec![1., 2., f32::INFINITY], 3, true).unwrap_err();
+        let err = Points::new(vec![1., 2., f32::INFINITY], 3, Some(1)).unwrap_err();
         assert!(matches!(
             err,
             Error::NonFinite {
@@ -260,7 +261,7 @@ mod tests {
                 ..
             }
         ));
-        let err = Points::new(vec![1., 2., nan], 3, false).unwrap_err();
+        let err = Points::new(vec![1., 2., nan], 3, None).unwrap_err();
         assert!(matches!(
             err,
             Error::NonFinite {
@@ -269,17 +270,34 @@ mod tests {
                 ..
             }
         ));
-        assert!(Points::new(vec![nan, nan], 2, true).is_err());
+        assert!(Points::new(vec![nan, nan], 2, Some(1)).is_err());
+    }
+
+    #[test]
+    fn multivariate_padding_comes_in_whole_time_steps() {
+        let nan = f32::NAN;
+        let p = Points::new(vec![1., 2., 3., 4., 5., 6., nan, nan], 4, Some(2)).unwrap();
+        assert_eq!(p.row(0), &[1., 2., 3., 4.]);
+        assert_eq!(p.row(1), &[5., 6.]);
+        let err = Points::new(vec![1., 2., 3., nan], 4, Some(2)).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NonFinite {
+                row: 0,
+                column: 3,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn rejects_ragged_data_and_zero_dimension() {
         assert_eq!(
-            Points::new(vec![1., 2., 3.], 2, false).unwrap_err(),
+            Points::new(vec![1., 2., 3.], 2, None).unwrap_err(),
             Error::RaggedData { len: 3, dim: 2 }
         );
         assert_eq!(
-            Points::new(vec![], 0, false).unwrap_err(),
+            Points::new(vec![], 0, None).unwrap_err(),
             Error::ZeroDimension
         );
     }

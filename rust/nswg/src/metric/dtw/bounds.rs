@@ -87,19 +87,76 @@ pub(crate) fn envelope(
     }
 }
 
-/// LB_Kim's first-and-last bound (Kim et al., 2001, as pruned to O(1) in the UCR Suite): every
-/// warping path matches the first points with each other, and the last with each other.
-pub(crate) fn lb_kim(x: &[f32], y: &[f32]) -> f64 {
-    let (Some(&xf), Some(&yf), Some(&xl), Some(&yl)) = (x.first(), y.first(), x.last(), y.last())
-    else {
-        return 0.0;
-    };
-    let first = (f64::from(xf) - f64::from(yf)).powi(2);
-    if x.len() == 1 || y.len() == 1 {
-        // The first and last cells may coincide; count the larger one only.
-        return first.max((f64::from(xl) - f64::from(yl)).powi(2));
+/// The envelope of a series of `channels` values per time step: each channel's, laid out like
+/// the series, with the buffers it is computed in.
+#[derive(Debug, Default)]
+pub(crate) struct Envelope {
+    pub upper: Vec<f32>,
+    pub lower: Vec<f32>,
+    channel: Vec<f32>,
+    channel_upper: Vec<f32>,
+    channel_lower: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl Envelope {
+    /// Computes the envelope of `s` for `band`; LB_Keogh of a series against it is then the sum
+    /// over time steps of the squared distance of each channel to its envelope, a lower bound of
+    /// dependent DTW, whose cost sums the channels.
+    pub(crate) fn of(&mut self, s: &[f32], channels: usize, band: Band) {
+        if channels == 1 {
+            envelope(s, band, &mut self.upper, &mut self.lower, &mut self.scratch);
+            return;
+        }
+        self.upper.clear();
+        self.upper.resize(s.len(), 0.0);
+        self.lower.clear();
+        self.lower.resize(s.len(), 0.0);
+        for k in 0..channels {
+            self.channel.clear();
+            self.channel.extend(s.iter().skip(k).step_by(channels));
+            envelope(
+                &self.channel,
+                band,
+                &mut self.channel_upper,
+                &mut self.channel_lower,
+                &mut self.scratch,
+            );
+            let steps = self.upper[k..].iter_mut().step_by(channels);
+            for (u, &v) in steps.zip(&self.channel_upper) {
+                *u = v;
+            }
+            let steps = self.lower[k..].iter_mut().step_by(channels);
+            for (l, &v) in steps.zip(&self.channel_lower) {
+                *l = v;
+            }
+        }
     }
-    first + (f64::from(xl) - f64::from(yl)).powi(2)
+}
+
+/// LB_Kim's first-and-last bound (Kim et al., 2001, as pruned to O(1) in the UCR Suite): every
+/// warping path matches the first time steps with each other, and the last with each other.
+pub(crate) fn lb_kim(x: &[f32], y: &[f32], channels: usize) -> f64 {
+    let (n, m) = (x.len() / channels, y.len() / channels);
+    if n == 0 || m == 0 {
+        return 0.0;
+    }
+    let cost = |i: usize, j: usize| -> f64 {
+        let (a, b) = (
+            &x[i * channels..(i + 1) * channels],
+            &y[j * channels..(j + 1) * channels],
+        );
+        a.iter()
+            .zip(b)
+            .map(|(&p, &q)| (f64::from(p) - f64::from(q)).powi(2))
+            .sum()
+    };
+    let (first, last) = (cost(0, 0), cost(n - 1, m - 1));
+    if n == 1 || m == 1 {
+        // The first and last cells may coincide; count the larger one only.
+        return first.max(last);
+    }
+    first + last
 }
 
 /// LB_Keogh of series `c` against the envelope of another series of the same length: the squared
@@ -221,6 +278,18 @@ fn sum_in_lanes(terms: &[f64]) -> f64 {
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
+/// Sums per-value terms into per-time-step terms of `channels` values, in place.
+pub(crate) fn step_sums(terms: &mut Vec<f64>, channels: usize) {
+    if channels == 1 {
+        return;
+    }
+    let steps = terms.len() / channels;
+    for i in 0..steps {
+        terms[i] = terms[i * channels..(i + 1) * channels].iter().sum();
+    }
+    terms.truncate(steps);
+}
+
 /// Turns per-point terms into suffix sums in place, with one extra 0 at the end:
 /// `terms[j] = sum(terms[j..])`.
 pub(crate) fn suffix_sums(terms: &mut Vec<f64>) {
@@ -285,18 +354,19 @@ mod tests {
                 envelope(&a, band, &mut u, &mut l, &mut h);
                 let keogh = lb_keogh(&b, &u, &l, f64::INFINITY, Some(&mut terms));
                 assert!(
-                    lb_kim(&a, &b) <= d + 1e-9 && keogh <= d + 1e-9,
+                    lb_kim(&a, &b, 1) <= d + 1e-9 && keogh <= d + 1e-9,
                     "seed {seed} r {r}"
                 );
                 // The suffix sums of the terms bound what the remaining columns add.
                 suffix_sums(&mut terms);
-                let pruned = dtw_squared_within(&a, &b, band, d, Some(&terms), &mut s);
+                let pruned = dtw_squared_within(&a, &b, band, d, Some(&terms), &mut s).squared;
                 assert!(
                     (pruned - d).abs() < 1e-9,
                     "abandoned at its own distance, seed {seed} r {r}"
                 );
                 assert!(
-                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), &mut s) > d * 0.99
+                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), &mut s).squared
+                        > d * 0.99
                 );
             }
         }

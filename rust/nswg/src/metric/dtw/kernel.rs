@@ -7,6 +7,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::cells::cells_avx2;
 use super::cells::{cells, LANES};
+use super::pruned::{Outcome, PrunedScratch};
 use super::{min, Band};
 use crate::sys::cpu::features;
 
@@ -18,6 +19,8 @@ pub(crate) struct DtwScratch {
     x: Vec<f64>,
     y: Vec<f64>,
     lines: [Vec<f64>; 3],
+    /// The buffers of the pruned kernel.
+    pub(crate) pruned: PrunedScratch,
 }
 
 /// Squared DTW between `x` and `y` within a Sakoe-Chiba `band`: the smallest sum
@@ -28,7 +31,7 @@ pub(crate) struct DtwScratch {
 /// always exists and the distance is symmetric. Cells accumulate in `f64`, like tslearn and
 /// dtaidistance, so long series do not drift.
 pub(crate) fn dtw_squared(x: &[f32], y: &[f32], band: Band, scratch: &mut DtwScratch) -> f64 {
-    banded::<false>(x, y, band, f64::INFINITY, None, scratch)
+    banded::<false>(x, y, band, f64::INFINITY, None, scratch).squared
 }
 
 /// [`dtw_squared`], abandoned as soon as the result is certain to exceed `bound`: then the
@@ -44,12 +47,12 @@ pub(crate) fn dtw_squared_within(
     bound: f64,
     tail: Option<&[f64]>,
     scratch: &mut DtwScratch,
-) -> f64 {
+) -> Outcome {
     banded::<true>(x, y, band, bound, tail, scratch)
 }
 
 /// The kernel of [`dtw_squared`] (`ABANDON` false: no bound to test) and
-/// [`dtw_squared_within`].
+/// [`dtw_squared_within`], with the cells it computed.
 #[inline(always)]
 fn banded<const ABANDON: bool>(
     x: &[f32],
@@ -58,10 +61,11 @@ fn banded<const ABANDON: bool>(
     bound: f64,
     tail: Option<&[f64]>,
     scratch: &mut DtwScratch,
-) -> f64 {
+) -> Outcome {
     let (n, m) = (x.len(), y.len());
     if n == 0 || m == 0 {
-        return if n == m { 0.0 } else { f64::INFINITY };
+        let squared = if n == m { 0.0 } else { f64::INFINITY };
+        return Outcome { squared, cells: 0 };
     }
     // Row i may use columns i - below ..= i + above. Capping at n + m changes no band and keeps
     // the arithmetic below from overflowing.
@@ -76,6 +80,7 @@ fn banded<const ABANDON: bool>(
         x: xs,
         y: ys,
         lines: [a, b, c],
+        ..
     } = scratch;
     if below + above < NARROW {
         return rows::<ABANDON>(x, y, below, above, bound, tail, [ys, a, b]);
@@ -100,6 +105,7 @@ fn banded<const ABANDON: bool>(
     let (mut before, mut last, mut cur) = (a.as_mut_ptr(), b.as_mut_ptr(), c.as_mut_ptr());
     let (xs, ys) = (xs.as_ptr(), ys.as_ptr());
     let mut last_min = f64::INFINITY;
+    let mut computed = 0u64;
     // Four cells per instruction where the CPU has AVX2, two (SSE2, the x86_64 baseline) elsewhere.
     #[cfg(target_arch = "x86_64")]
     let avx2 = features().avx2;
@@ -147,19 +153,26 @@ fn banded<const ABANDON: bool>(
             cur_min
         };
         if ABANDON {
+            computed += (hi + 1 - lo) as u64;
             // Every path passes through anti-diagonal d - 1 or d, then still has to reach every
             // column after the last one they hold. The extra lane only lowers the minimum.
             let rest = tail.and_then(|t| t.get(d - lo + 1)).copied().unwrap_or(0.0);
             let lower = min(cur_min, last_min) + rest;
             if lower > bound {
-                return lower;
+                return Outcome {
+                    squared: lower,
+                    cells: computed,
+                };
             }
             last_min = cur_min;
         }
         (before, last, cur) = (last, cur, before);
     }
-    // SAFETY: index n of an anti-diagonal of n + 2.
-    unsafe { *last.add(n) }
+    Outcome {
+        // SAFETY: index n of an anti-diagonal of n + 2.
+        squared: unsafe { *last.add(n) },
+        cells: computed,
+    }
 }
 
 /// Bands with `below + above` under this go row by row: their anti-diagonals are too short to
@@ -177,7 +190,7 @@ fn rows<const ABANDON: bool>(
     bound: f64,
     tail: Option<&[f64]>,
     [ys, prev, cur]: [&mut Vec<f64>; 3],
-) -> f64 {
+) -> Outcome {
     let m = y.len();
     ys.clear();
     ys.extend(y.iter().map(|&v| f64::from(v)));
@@ -189,6 +202,7 @@ fn rows<const ABANDON: bool>(
     prev[0] = 0.0;
     let (mut prev, mut cur) = (&mut prev[..], &mut cur[..]);
     let mut i = 0;
+    let mut computed = 0u64;
     while i < x.len() {
         let lo = i.saturating_sub(below);
         // Two rows at once where the matrix edges cut neither: the first stays in registers, and
@@ -216,10 +230,14 @@ fn rows<const ABANDON: bool>(
                 )
             };
             if ABANDON {
+                computed += 2 * out.len() as u64;
                 // As below, for row i + 1, whose band ends at column hi + 1.
                 let rest = tail.and_then(|t| t.get(hi + 2)).copied().unwrap_or(0.0);
                 if row_min + rest > bound {
-                    return row_min + rest;
+                    return Outcome {
+                        squared: row_min + rest,
+                        cells: computed,
+                    };
                 }
             }
             std::mem::swap(&mut prev, &mut cur);
@@ -237,16 +255,23 @@ fn rows<const ABANDON: bool>(
         let row_min =
             unsafe { row::<ABANDON>(out.as_mut_ptr(), up.as_ptr(), ys.as_ptr(), xi, out.len()) };
         if ABANDON {
+            computed += out.len() as u64;
             // Every path crosses this row, then still has to reach every column after the band.
             let rest = tail.and_then(|t| t.get(hi + 1)).copied().unwrap_or(0.0);
             if row_min + rest > bound {
-                return row_min + rest;
+                return Outcome {
+                    squared: row_min + rest,
+                    cells: computed,
+                };
             }
         }
         std::mem::swap(&mut prev, &mut cur);
         i += 1;
     }
-    prev[m]
+    Outcome {
+        squared: prev[m],
+        cells: computed,
+    }
 }
 
 /// Two rows whose bands are `y[..len]` and `y[1..=len]`: `up` as for [`row`], and `out` gets the
@@ -419,11 +444,11 @@ mod tests {
                 );
                 // Unbounded, abandoning never triggers; bounded at the distance, it must not.
                 for bound in [f64::INFINITY, slow * (1.0 + 1e-12)] {
-                    let within = dtw_squared_within(&a, &b, band, bound, None, &mut s);
+                    let within = dtw_squared_within(&a, &b, band, bound, None, &mut s).squared;
                     assert_eq!(within, fast, "{n}x{m} r={radius:?} bound {bound}");
                 }
                 let below = slow * 0.999;
-                let within = dtw_squared_within(&a, &b, band, below, None, &mut s);
+                let within = dtw_squared_within(&a, &b, band, below, None, &mut s).squared;
                 assert!(within > below, "{n}x{m} r={radius:?}");
             }
         }
@@ -443,7 +468,7 @@ mod tests {
 
     #[test]
     fn lb_kim_handles_single_points() {
-        assert_eq!(lb_kim(&[1.0], &[3.0, 0.0, 2.0]), 4.0);
+        assert_eq!(lb_kim(&[1.0], &[3.0, 0.0, 2.0], 1), 4.0);
         assert_eq!(
             dtw_squared(
                 &[1.0],

@@ -4,12 +4,14 @@
 mod bounds;
 mod cells;
 mod kernel;
+mod pruned;
 
 use super::{check_row_range, Cost, Metric, QueryDistance, Space};
 use crate::error::{Error, Result};
 use crate::storage::Points;
-use bounds::{envelope, lb_keogh, lb_kim, suffix_sums};
+use bounds::{lb_keogh, lb_kim, step_sums, suffix_sums, Envelope};
 use kernel::{dtw_squared, dtw_squared_within, DtwScratch};
+use pruned::dtw_squared_pruned;
 
 /// Which cells of the cost matrix a warping path may use: a Sakoe-Chiba band of a radius in
 /// points, or the full window.
@@ -48,14 +50,30 @@ impl Band {
     }
 }
 
-/// The DTW distance between two series (any lengths) within `band`: the square root of the
-/// smallest sum of squared point differences along a warping path, tslearn's definition.
+/// The DTW distance between two series (any lengths) of `channels` values per time step, stored
+/// time step after time step, within `band`: the square root of the smallest sum, along a
+/// warping path, of the squared Euclidean distances between matched time steps (tslearn's
+/// definition).
 ///
-/// The series are checked as an index under DTW checks its rows (of the longer length): not
-/// empty, finite, and within [`Metric::max_magnitude`], so that this agrees with the index.
-pub fn dtw(a: &[f32], b: &[f32], band: Band) -> Result<f64> {
+/// The series are checked as an index under DTW checks its rows (of the longer length): whole
+/// time steps, not empty, finite, and within [`Metric::max_magnitude`], so that this agrees with
+/// the index.
+pub fn dtw(a: &[f32], b: &[f32], channels: usize, band: Band) -> Result<f64> {
+    if channels == 0 {
+        return Err(Error::InvalidParameter {
+            name: "channels",
+            requirement: "at least 1",
+            value: 0,
+        });
+    }
+    if let Some(s) = [a, b].into_iter().find(|s| s.len() % channels != 0) {
+        return Err(Error::PartialSeries {
+            len: s.len(),
+            channels,
+        });
+    }
     let dim = a.len().max(b.len());
-    let metric = Metric::Dtw { band };
+    let metric = Metric::Dtw { band, channels };
     let bound = metric.max_magnitude(dim).expect("DTW bounds its values");
     for (row, values) in [a, b].into_iter().enumerate() {
         if values.is_empty() {
@@ -70,17 +88,57 @@ pub fn dtw(a: &[f32], b: &[f32], band: Band) -> Result<f64> {
         }
         check_row_range(values, bound, row, metric.name(), dim)?;
     }
-    Ok(dtw_squared(a, b, band, &mut DtwScratch::default()).sqrt())
+    Ok(dtw_squared_channels(a, b, channels, band, &mut DtwScratch::default()).sqrt())
+}
+
+/// Squared DTW in full: the anti-diagonal SIMD kernel for one channel, the pruned kernel with no
+/// bound for more.
+fn dtw_squared_channels(
+    a: &[f32],
+    b: &[f32],
+    channels: usize,
+    band: Band,
+    scratch: &mut DtwScratch,
+) -> f64 {
+    if channels == 1 {
+        dtw_squared(a, b, band, scratch)
+    } else {
+        let scratch = &mut scratch.pruned;
+        dtw_squared_pruned(a, b, channels, band, f64::INFINITY, None, scratch).squared
+    }
 }
 
 /// Squared DTW computed in full, without bounds or abandoning: the reference the cascade is
 /// tested against.
 #[cfg(test)]
-pub(crate) fn dtw_squared_unbounded(a: &[f32], b: &[f32], band: Band) -> f32 {
-    dtw_squared(a, b, band, &mut DtwScratch::default()) as f32
+pub(crate) fn dtw_squared_unbounded(a: &[f32], b: &[f32], channels: usize, band: Band) -> f32 {
+    dtw_squared_channels(a, b, channels, band, &mut DtwScratch::default()) as f32
 }
 
-/// Upper and lower envelopes of every indexed series, row-major like the points.
+/// The DP kernel that runs under a bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BoundedKernel {
+    /// EAPrunedDTW (`pruned.rs`): the default.
+    Pruned,
+    /// The banded kernel abandoning on whole rows or anti-diagonals, as the UCR Suite does; kept
+    /// to compare against.
+    Abandoning,
+}
+
+impl BoundedKernel {
+    /// The kernel for a search about to start: `NSWG_DTW_KERNEL=abandoning` selects the UCR
+    /// Suite's, read when a search sets up its distances, so that one process can compare both.
+    fn chosen() -> Self {
+        if std::env::var_os("NSWG_DTW_KERNEL").is_some_and(|v| v == "abandoning") {
+            BoundedKernel::Abandoning
+        } else {
+            BoundedKernel::Pruned
+        }
+    }
+}
+
+/// Upper and lower envelopes of every indexed series, channel by channel, laid out like the
+/// points.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Envelopes {
     upper: Vec<f32>,
@@ -91,18 +149,20 @@ pub(super) struct Envelopes {
 impl Envelopes {
     /// The envelopes of `points` for `band`, or `None` for series of unequal length, which
     /// LB_Keogh does not cover.
-    pub(super) fn new(points: &Points, band: Band) -> Option<Self> {
+    pub(super) fn new(points: &Points, band: Band, channels: usize) -> Option<Self> {
         let mut envelopes = Self {
             upper: Vec::new(),
             lower: Vec::new(),
             dim: points.dim(),
         };
-        envelopes.extend(points, band).then_some(envelopes)
+        envelopes
+            .extend(points, band, channels)
+            .then_some(envelopes)
     }
 
     /// Adds the envelopes of the rows of `points` after those it has; false (and nothing added)
     /// once some row of `points` is shorter than the others.
-    pub(super) fn extend(&mut self, points: &Points, band: Band) -> bool {
+    pub(super) fn extend(&mut self, points: &Points, band: Band, channels: usize) -> bool {
         if points.has_padding() {
             return false;
         }
@@ -110,11 +170,11 @@ impl Envelopes {
         let more = (points.len() - from) * self.dim;
         self.upper.reserve(more);
         self.lower.reserve(more);
-        let (mut u, mut l, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+        let mut e = Envelope::default();
         for id in from as u32..points.len() as u32 {
-            envelope(points.row(id), band, &mut u, &mut l, &mut scratch);
-            self.upper.extend_from_slice(&u);
-            self.lower.extend_from_slice(&l);
+            e.of(points.row(id), channels, band);
+            self.upper.extend_from_slice(&e.upper);
+            self.lower.extend_from_slice(&e.lower);
         }
         true
     }
@@ -140,15 +200,29 @@ impl Envelopes {
 pub(super) struct Dtw<'a> {
     points: &'a Points,
     band: Band,
+    channels: usize,
     envelopes: Option<&'a Envelopes>,
+    kernel: BoundedKernel,
 }
 
 impl<'a> Dtw<'a> {
-    pub(super) fn new(points: &'a Points, band: Band, envelopes: Option<&'a Envelopes>) -> Self {
+    pub(super) fn new(
+        points: &'a Points,
+        band: Band,
+        channels: usize,
+        envelopes: Option<&'a Envelopes>,
+    ) -> Self {
+        // The UCR Suite's kernel is univariate.
+        let kernel = match channels {
+            1 => BoundedKernel::chosen(),
+            _ => BoundedKernel::Pruned,
+        };
         Self {
             points,
             band,
+            channels,
             envelopes,
+            kernel,
         }
     }
 }
@@ -163,12 +237,12 @@ impl Space for Dtw<'_> {
         DtwQuery {
             points: self.points,
             band: self.band,
+            channels: self.channels,
             envelopes: self.envelopes,
+            kernel: self.kernel,
             query: Vec::new(),
             rows: DtwScratch::default(),
-            upper: Vec::new(),
-            lower: Vec::new(),
-            envelope: Vec::new(),
+            envelope: Envelope::default(),
             terms: Vec::new(),
             enveloped: false,
             cost: Cost::default(),
@@ -180,14 +254,14 @@ impl Space for Dtw<'_> {
 pub(super) struct DtwQuery<'a> {
     points: &'a Points,
     band: Band,
+    channels: usize,
     envelopes: Option<&'a Envelopes>,
+    kernel: BoundedKernel,
     query: Vec<f32>,
     rows: DtwScratch,
-    upper: Vec<f32>,
-    lower: Vec<f32>,
-    envelope: Vec<f32>,
+    envelope: Envelope,
     terms: Vec<f64>,
-    /// Whether `upper` and `lower` hold the query's envelope.
+    /// Whether `envelope` holds the query's.
     enveloped: bool,
     cost: Cost,
 }
@@ -199,13 +273,7 @@ impl QueryDistance for DtwQuery<'_> {
         self.cost = Cost::default();
         self.enveloped = self.envelopes.is_some_and(|e| e.dim == query.len());
         if self.enveloped {
-            envelope(
-                query,
-                self.band,
-                &mut self.upper,
-                &mut self.lower,
-                &mut self.envelope,
-            );
+            self.envelope.of(query, self.channels, self.band);
         }
     }
 
@@ -215,19 +283,20 @@ impl QueryDistance for DtwQuery<'_> {
     }
 
     fn within(&mut self, id: u32, bound: f32) -> Option<f32> {
-        let (query, c) = (&self.query[..], self.points.row(id));
+        let (query, c, channels) = (&self.query[..], self.points.row(id), self.channels);
         // Anything above `limit` rounds to an f32 above `bound`.
         let limit = f64::from(bound.next_up());
         let mut tail = None;
         if bound.is_finite() {
-            if lb_kim(query, c) > limit {
+            if lb_kim(query, c, channels) > limit {
                 return None;
             }
             if let (Some(envelopes), true) =
                 (self.envelopes, self.enveloped && c.len() == query.len())
             {
                 self.cost.lower_bounds += 1;
-                if lb_keogh(c, &self.upper, &self.lower, limit, Some(&mut self.terms)) > limit {
+                let (u, l) = (&self.envelope.upper, &self.envelope.lower);
+                if lb_keogh(c, u, l, limit, Some(&mut self.terms)) > limit {
                     return None;
                 }
                 let (upper, lower) = envelopes.of(id);
@@ -235,29 +304,40 @@ impl QueryDistance for DtwQuery<'_> {
                 if lb_keogh(query, upper, lower, limit, None) > limit {
                     return None;
                 }
+                step_sums(&mut self.terms, channels);
                 suffix_sums(&mut self.terms);
                 tail = Some(self.terms.as_slice());
             }
         }
         self.cost.distances += 1;
-        let d = dtw_squared_within(query, c, self.band, limit, tail, &mut self.rows);
-        (d <= limit).then_some(d as f32)
+        let outcome = match self.kernel {
+            BoundedKernel::Pruned => {
+                let scratch = &mut self.rows.pruned;
+                dtw_squared_pruned(query, c, channels, self.band, limit, tail, scratch)
+            }
+            BoundedKernel::Abandoning => {
+                dtw_squared_within(query, c, self.band, limit, tail, &mut self.rows)
+            }
+        };
+        self.cost.cells += outcome.cells;
+        (outcome.squared <= limit).then_some(outcome.squared as f32)
     }
 
     fn lower_bound(&mut self, id: u32) -> Option<f64> {
         let (query, c) = (&self.query[..], self.points.row(id));
-        let kim = lb_kim(query, c);
+        let kim = lb_kim(query, c, self.channels);
         if !(self.enveloped && c.len() == query.len()) {
             return Some(kim);
         }
         self.cost.lower_bounds += 1;
-        Some(kim.max(lb_keogh(c, &self.upper, &self.lower, f64::INFINITY, None)))
+        let (u, l) = (&self.envelope.upper, &self.envelope.lower);
+        Some(kim.max(lb_keogh(c, u, l, f64::INFINITY, None)))
     }
 
     fn between(&mut self, a: u32, b: u32) -> f32 {
         self.cost.distances += 1;
         let (a, b) = (self.points.row(a), self.points.row(b));
-        dtw_squared(a, b, self.band, &mut self.rows) as f32
+        dtw_squared_channels(a, b, self.channels, self.band, &mut self.rows) as f32
     }
 
     #[inline]
