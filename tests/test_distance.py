@@ -43,6 +43,23 @@ def test_dtw_of_an_index_equals_the_pairwise_function():
         np.testing.assert_allclose(ds, want, rtol=1e-5)
 
 
+@pytest.mark.parametrize(("name", "radius", "graph"), [("CBF", 15, False), ("Trace", 9, True)])
+def test_both_bounded_dtw_kernels_answer_alike(monkeypatch, name, radius, graph):
+    """EAPrunedDTW (NSWG_DTW_KERNEL=pruned) and the default SIMD kernel that abandons differ in
+    the cells they compute, never in the answer."""
+    X, _, Xt, _ = load_ucr(name)
+    index = Index.build(X, metric="dtw", radius=radius, graph=graph, seed=1)
+    found = {}
+    for kernel in ("abandoning", "pruned"):
+        monkeypatch.setenv("NSWG_DTW_KERNEL", kernel)
+        found[kernel] = index.search(Xt[:40], k=3, exact=not graph, n_threads=1)
+    default, pruned = found["abandoning"], found["pruned"]
+    np.testing.assert_array_equal(default.ids, pruned.ids)
+    np.testing.assert_array_equal(default.distances, pruned.distances)
+    np.testing.assert_array_equal(default.n_distance_computations, pruned.n_distance_computations)
+    assert pruned.n_dtw_cells.sum() < default.n_dtw_cells.sum()
+
+
 def test_dtw_window_is_the_ucr_convention():
     a, b = np.sin(np.arange(100) / 5), np.cos(np.arange(100) / 7)
     # ceil(0.07 * 100) = 7 exactly, although 0.07 * 100 is 7.000000000000001 in floating point.

@@ -116,23 +116,31 @@ pub(crate) fn dtw_squared_unbounded(a: &[f32], b: &[f32], channels: usize, band:
 }
 
 /// The DP kernel that runs under a bound.
+///
+/// For univariate series the SIMD kernel that abandons on whole anti-diagonals is the default:
+/// over the 72 equal-length UCR datasets at their learned windows (exact 1-NN, 20 test series
+/// each, one thread, best of 3 interleaved), EAPrunedDTW computed 42% fewer cells (1.25e9
+/// against 2.15e9) but took 2.6 times as long (2.54 s against 0.97 s), its cells being scalar
+/// and row by row. Multivariate series have only EAPrunedDTW.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BoundedKernel {
-    /// EAPrunedDTW (`pruned.rs`): the default.
+    /// EAPrunedDTW (`pruned.rs`): fewest cells computed; multivariate series, or
+    /// `NSWG_DTW_KERNEL=pruned`.
     Pruned,
-    /// The banded kernel abandoning on whole rows or anti-diagonals, as the UCR Suite does; kept
-    /// to compare against.
+    /// The banded SIMD kernel abandoning on whole rows or anti-diagonals, as the UCR Suite
+    /// abandons: the default for univariate series.
     Abandoning,
 }
 
 impl BoundedKernel {
-    /// The kernel for a search about to start: `NSWG_DTW_KERNEL=abandoning` selects the UCR
-    /// Suite's, read when a search sets up its distances, so that one process can compare both.
+    /// The kernel for a univariate search about to start: `NSWG_DTW_KERNEL=pruned` selects
+    /// EAPrunedDTW, read when a search sets up its distances, so that one process can compare
+    /// both.
     fn chosen() -> Self {
-        if std::env::var_os("NSWG_DTW_KERNEL").is_some_and(|v| v == "abandoning") {
-            BoundedKernel::Abandoning
-        } else {
+        if std::env::var_os("NSWG_DTW_KERNEL").is_some_and(|v| v == "pruned") {
             BoundedKernel::Pruned
+        } else {
+            BoundedKernel::Abandoning
         }
     }
 }
