@@ -13,6 +13,6 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 
 from nswg._core import __version__
 from nswg.errors import IndexFileError
-from nswg.index import GraphStats, Index, SearchResult
+from nswg.index import QUANTIZATIONS, GraphStats, Index, SearchResult
 
-__all__ = ["GraphStats", "Index", "IndexFileError", "SearchResult", "__version__"]
+__all__ = ["QUANTIZATIONS", "GraphStats", "Index", "IndexFileError", "SearchResult", "__version__"]

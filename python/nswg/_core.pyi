@@ -29,6 +29,7 @@ class Index:
         *,
         metric: str,
         sakoe_chiba_radius: int | None,
+        quantization: str | None,
         graph: tuple[int, int] | None,
         ef_construction: int,
         n_searches: int,
@@ -39,7 +40,7 @@ class Index:
         """Builds an index over the rows of `vectors` (float32, shape (n, d)).
         `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
         `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
-        link no graph (an index for exact search only).
+        link no graph (an index for exact search only). `quantization` is `None` or "sq8".
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
@@ -57,10 +58,12 @@ class Index:
         npt.NDArray[np.float32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
     ]:
         """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
-        Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-        computations and the lower-bound computations, (m,) uint64 each."""
+        Returns ids (m, k) int64, distances (m, k) float32, and per query the exact distance
+        computations, the lower-bound computations and the distances estimated from codes,
+        (m,) uint64 each."""
 
     def add(
         self,
@@ -113,6 +116,14 @@ class Index:
     @property
     def sakoe_chiba_radius(self) -> int | None:
         """Sakoe-Chiba radius of a DTW index; `None` for the full window or another metric."""
+
+    @property
+    def quantization(self) -> str | None:
+        """The compressed code searches walk on: "sq8", or `None` for the float rows."""
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the index holds in memory: rows, codes, graph lists and removal marks."""
 
     @property
     def graph(self) -> tuple[int, int] | None:

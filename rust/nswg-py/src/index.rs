@@ -11,7 +11,10 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use nswg::{persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, QueryOptions};
+use nswg::{
+    persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, Quantization,
+    QueryOptions,
+};
 
 use crate::errors::{load_to_py, py_err, to_py};
 use crate::watch::watched;
@@ -27,6 +30,17 @@ fn to_rows(array: &PyReadonlyArray2<'_, f32>) -> (Vec<f32>, usize) {
         Err(_) => array.as_array().iter().copied().collect(),
     };
     (data, dim)
+}
+
+/// The quantization named `name`; `None` searches on the float rows.
+fn quantization(name: Option<&str>) -> PyResult<Option<Quantization>> {
+    match name {
+        None => Ok(None),
+        Some("sq8") => Ok(Some(Quantization::Sq8)),
+        Some(name) => Err(PyValueError::new_err(format!(
+            "unknown quantization {name:?}"
+        ))),
+    }
 }
 
 fn poisoned<T>(_: T) -> PyErr {
@@ -104,17 +118,18 @@ impl PyIndex {
     /// Builds an index over the rows of `vectors` (float32, shape (n, d)).
     /// `metric` is "euclidean", "cosine" or "dtw"; `sakoe_chiba_radius` applies to "dtw",
     /// `None` meaning the full window. `graph` is `(n_neighbors, max_degree)`, or `None` to
-    /// link no graph (an index for exact search only).
+    /// link no graph (an index for exact search only). `quantization` is `None` or "sq8".
     /// `progress(done, total)`, if given, is called with the points linked so far, about every
     /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
     #[staticmethod]
-    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, graph, ef_construction, n_searches, seed, n_threads, progress))]
+    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, quantization, graph, ef_construction, n_searches, seed, n_threads, progress))]
     #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
         vectors: PyReadonlyArray2<'_, f32>,
         metric: &str,
         sakoe_chiba_radius: Option<usize>,
+        quantization: Option<&str>,
         graph: Option<(usize, usize)>,
         ef_construction: usize,
         n_searches: usize,
@@ -124,6 +139,7 @@ impl PyIndex {
     ) -> PyResult<Self> {
         let options = IndexOptions {
             metric: self::metric(metric, sakoe_chiba_radius)?,
+            quantization: self::quantization(quantization)?,
             graph: graph.map(|(n_neighbors, max_degree)| GraphOptions {
                 n_neighbors,
                 max_degree,
@@ -149,8 +165,9 @@ impl PyIndex {
     }
 
     /// k nearest neighbours of each row of `queries` (float32, shape (m, d)).
-    /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-    /// computations and the lower-bound computations, (m,) uint64 each.
+    /// Returns ids (m, k) int64, distances (m, k) float32, and per query the exact distance
+    /// computations, the lower-bound computations and the distances estimated from codes,
+    /// (m,) uint64 each.
     #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search<'py>(
@@ -165,6 +182,7 @@ impl PyIndex {
     ) -> PyResult<(
         Bound<'py, PyArray2<i64>>,
         Bound<'py, PyArray2<f32>>,
+        Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
     )> {
@@ -190,6 +208,7 @@ impl PyIndex {
             distances.into_pyarray(py),
             found.n_distance_computations.into_pyarray(py),
             found.n_lower_bound_computations.into_pyarray(py),
+            found.n_code_distance_computations.into_pyarray(py),
         ))
     }
 
@@ -287,6 +306,18 @@ impl PyIndex {
             Metric::Dtw { band } => band.radius(),
             _ => None,
         }
+    }
+
+    /// The compressed code searches walk on: "sq8", or `None` for the float rows.
+    #[getter]
+    fn quantization(&self) -> Option<&'static str> {
+        self.options.quantization.map(|q| q.name())
+    }
+
+    /// Bytes the index holds in memory: rows, codes, graph lists and removal marks.
+    #[getter]
+    fn nbytes(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::nbytes)
     }
 
     /// `(n_neighbors, max_degree)` of the graph; `None` for an index without one.

@@ -64,6 +64,7 @@ impl WithSpace for BatchSearch<'_> {
             distances: Vec::with_capacity(answers.len() * k),
             n_distance_computations: Vec::with_capacity(answers.len()),
             n_lower_bound_computations: Vec::with_capacity(answers.len()),
+            n_code_distance_computations: Vec::with_capacity(answers.len()),
         };
         for (pairs, cost) in answers {
             let missing = k - pairs.len();
@@ -76,6 +77,7 @@ impl WithSpace for BatchSearch<'_> {
                 .extend(std::iter::repeat_n(f32::INFINITY, missing));
             out.n_distance_computations.push(cost.distances);
             out.n_lower_bound_computations.push(cost.lower_bounds);
+            out.n_code_distance_computations.push(cost.code_distances);
         }
         out
     }

@@ -149,6 +149,8 @@ impl Header {
         };
         Ok(IndexOptions {
             metric,
+            // The file has no codes yet.
+            quantization: None,
             graph,
             ef_construction: size(self.ef_construction)?,
             n_searches: size(self.n_searches)?,

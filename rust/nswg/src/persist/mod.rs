@@ -158,6 +158,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     let index = Index::from_parts(
         points,
         graph,
+        None,
         options,
         removed,
         header.build_distance_computations,
