@@ -2,11 +2,12 @@
 codes, then re-ranks the points it found with exact float32 distances.
 
 Recall floors are stated on real data against exact search; every returned distance is exact;
-codes follow the index through adding, removing and compacting.
+codes follow the index through saving, adding, removing and compacting.
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,24 @@ def test_nbytes_counts_rows_codes_and_lists(words_index: tuple[Index, np.ndarray
     # d = 50: codes padded by 6 bytes at the end, steps by 6 values to whole blocks of 8.
     assert index.nbytes - plain.nbytes == n * d + 6 + 4 * (d + 56)
     assert plain.nbytes >= 4 * n * d + 4 * n * plain.max_degree
+
+
+def test_save_load_and_pickle_keep_codes_and_answers(
+    words_index: tuple[Index, np.ndarray], tmp_path: Path
+) -> None:
+    index, Q = words_index
+    path = tmp_path / "sq8.nswg"
+    index.save(path)
+    before = index.search(Q, k=K, ef=32)
+    for back in (Index.load(path), pickle.loads(pickle.dumps(index))):
+        assert back.quantization == "sq8" and back.nbytes == index.nbytes
+        after = back.search(Q, k=K, ef=32)
+        np.testing.assert_array_equal(after.ids, before.ids)
+        np.testing.assert_array_equal(after.distances, before.distances)
+        np.testing.assert_array_equal(
+            after.n_code_distance_computations, before.n_code_distance_computations
+        )
+    assert path.read_bytes() == index._core.to_bytes()
 
 
 def test_add_remove_compact_keep_codes_in_step() -> None:

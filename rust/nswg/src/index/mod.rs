@@ -280,6 +280,10 @@ impl Index {
         &self.removed
     }
 
+    pub(crate) fn codes(&self) -> Option<&Sq8> {
+        self.codes.as_ref()
+    }
+
     /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
     /// thread pool; answers keep the order of the queries.
     pub fn search(&self, queries: Vec<f32>, options: &QueryOptions) -> Result<Neighbors> {

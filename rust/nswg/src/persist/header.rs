@@ -9,9 +9,10 @@ use crate::index::{Index, IndexOptions};
 use crate::metric::{Band, Metric};
 
 pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
-/// The version written. Version 2 added the section of exact copies after the deletion marks;
-/// version 1 files, which have none, are still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// The version written. Version 2 added the section of exact copies after the deletion marks,
+/// version 3 the section of codes after it; files of versions 1 and 2, which lack them, are
+/// still read.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version read.
 const OLDEST_VERSION: u32 = 1;
 /// Magic, version, metric, then nine u64 fields.
@@ -149,7 +150,7 @@ impl Header {
         };
         Ok(IndexOptions {
             metric,
-            // The file has no codes yet.
+            // In the section of codes, read after the header.
             quantization: None,
             graph,
             ef_construction: size(self.ef_construction)?,

@@ -57,6 +57,21 @@ impl Sq8 {
         sq8
     }
 
+    /// Codes read from a file, or `None` where the parts disagree or a range is not finite.
+    pub(crate) fn from_parts(
+        dim: usize,
+        min: Vec<f32>,
+        scale: Vec<f32>,
+        codes: Vec<u8>,
+    ) -> Option<Self> {
+        let ranges_ok = min.len() == dim
+            && scale.len() == dim
+            && min.iter().all(|m| m.is_finite())
+            && scale.iter().all(|s| s.is_finite() && *s >= 0.0);
+        (ranges_ok && dim > 0 && codes.len() % dim == 0)
+            .then(|| Self::with_codes(dim, min, scale, codes))
+    }
+
     fn with_codes(dim: usize, min: Vec<f32>, mut scale: Vec<f32>, mut codes: Vec<u8>) -> Self {
         scale.resize(padded(dim), 0.0);
         codes.resize(codes.len() + padded(dim) - dim, 0);
@@ -100,13 +115,11 @@ impl Sq8 {
         self.dim
     }
 
-    #[cfg(test)]
     pub(crate) fn min(&self) -> &[f32] {
         &self.min
     }
 
     /// The step of each dimension.
-    #[cfg(test)]
     pub(crate) fn scale(&self) -> &[f32] {
         &self.scale[..self.dim]
     }
@@ -117,7 +130,6 @@ impl Sq8 {
     }
 
     /// All codes, row-major.
-    #[cfg(test)]
     pub(crate) fn codes(&self) -> &[u8] {
         &self.codes[..self.len() * self.dim]
     }
@@ -352,5 +364,7 @@ mod tests {
         assert_eq!(sq8.code(3), &[255, 0]);
         sq8.truncate(3);
         assert_eq!(sq8.len(), 3);
+        assert!(Sq8::from_parts(2, vec![0.0; 2], vec![-1.0, 0.0], vec![]).is_none());
+        assert!(Sq8::from_parts(2, vec![0.0; 2], vec![1.0, 0.0], vec![0; 3]).is_none());
     }
 }
