@@ -1,4 +1,5 @@
-"""nswg against hnswlib, faiss HNSW and nmslib's sw-graph on GloVe 6B 50d (k=10, cosine).
+"""nswg against hnswlib, faiss HNSW, nmslib's sw-graph, ScaNN, RaBitQ's SymphonyQG and glass on
+GloVe 6B 50d (k=10, cosine).
 
 The 400,000 GloVe vectors are normalised once, so that every library ranks by plain Euclidean
 distance (the cosine order). ``--queries`` words chosen at random (seeded) are held out of the
@@ -10,7 +11,8 @@ before the data is loaded), so that its peak memory (``ru_maxrss``) is its own; 
 size after loading the data is reported beside it and subtracted. Builds run one library at a
 time on ``--build-threads`` threads (2). Searches run on one thread: a batch call over all the
 queries with the library's thread count set to 1 (nswg ``n_threads=1``, hnswlib
-``set_num_threads(1)``, faiss ``omp_set_num_threads(1)``, nmslib ``num_threads=1``). The
+``set_num_threads(1)``, faiss ``omp_set_num_threads(1)``, nmslib ``num_threads=1``, scann
+``search_batched`` (not ``_parallel``), rabitqlib and glass ``num_threads=1``). The
 processes stay alive during the sweeps and the parent interleaves them: repeat by repeat and
 step by step of the sweep, every library runs its setting in turn, so that the load of a shared
 machine falls on all of them alike. QPS is the median over
@@ -69,13 +71,17 @@ EXACT_QUERIES = 1000
 #: Library configurations, by the name given to ``--libs``; a name may stand for several.
 LIBS: dict[str, tuple[str, ...]] = {
     "nswg": ("nswg",),
+    "nswg-sq8": ("nswg-sq8",),
+    "scann": ("scann",),
+    "rabitqlib": ("rabitqlib-symqg",),
+    "glass": ("glass-hnsw-sq8u",),
     "hnswlib": ("hnswlib-M16", "hnswlib-M32"),
     "faiss": ("faiss-HNSW32",),
     "faiss200": ("faiss-HNSW32-efC200",),
     "nmslib": ("nmslib-sw-graph",),
     "exact": ("faiss-flat",),
 }
-DEFAULT_LIBS = "nswg,hnswlib,faiss,nmslib,exact"
+DEFAULT_LIBS = "nswg,nswg-sq8,hnswlib,faiss,nmslib,scann,rabitqlib,glass,exact"
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,15 +162,16 @@ class Nswg(Library):
             "max_degree": self.index.max_degree,
             "n_searches": 2,
             "build_distance_computations": self.index.build_distance_computations,
+            "nbytes": self.index.nbytes,
         }
 
     def settings(self) -> list[Setting]:
         out = [
-            Setting(f"nswg ns={ns}", "ef", ef, ns, step=i)
+            Setting(f"{self.name} ns={ns}", "ef", ef, ns, step=i)
             for i, ef in enumerate(EFS)
             for ns in (1, 2)
         ]
-        return out + [Setting("nswg exact", "exact", None, exact=True)]
+        return out + [Setting(f"{self.name} exact", "exact", None, exact=True)]
 
     def search(
         self, s: Setting, queries: np.ndarray, threads: int
@@ -181,6 +188,23 @@ class Nswg(Library):
         import nswg
 
         return str(nswg.__version__)
+
+
+class NswgSq8(Nswg):
+    """nswg walking the graph on 8-bit codes, re-ranking ``max(k, ef)`` points exactly."""
+
+    name = "nswg-sq8"
+    build_params = {**Nswg.build_params, "quantization": "sq8"}
+
+    def settings(self) -> list[Setting]:
+        # Exact search never reads the codes: it is nswg's own.
+        return [s for s in super().settings() if not s.exact]
+
+    def search(
+        self, s: Setting, queries: np.ndarray, threads: int
+    ) -> tuple[np.ndarray, float | None]:
+        ids, _ = super().search(s, queries, threads)
+        return ids, None  # its exact distances are the re-ranking only: not comparable
 
 
 class Hnswlib(Library):
@@ -311,13 +335,155 @@ class NmslibSwGraph(Library):
         return metadata.version("nmslib")
 
 
+class Scann(Library):
+    """ScaNN: a k-means tree, 4-bit anisotropic codes (two dimensions a block) scored by
+    lookup tables, and an exact float32 re-ranking of ``pre_reorder_num_neighbors``."""
+
+    name = "scann"
+    #: As ann-benchmarks' glove-100-angular entry, with about sqrt(n) leaves.
+    build_params = {
+        "num_leaves": 2000,
+        "dims_per_block": 2,
+        "anisotropic_quantization_threshold": 0.2,
+    }
+    LEAVES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+    REORDER = (50, 100, 200, 400)
+
+    def __init__(self, base: np.ndarray, build_threads: int) -> None:
+        import scann
+
+        p = self.build_params
+        leaves = min(p["num_leaves"], len(base) // 10)
+        self.build_params = {**p, "num_leaves": leaves, "training_sample_size": len(base)}
+        self.searcher = (
+            scann.scann_ops_pybind.builder(base, K, "dot_product")
+            .tree(num_leaves=leaves, num_leaves_to_search=16, training_sample_size=len(base))
+            .score_ah(
+                p["dims_per_block"],
+                anisotropic_quantization_threshold=p["anisotropic_quantization_threshold"],
+            )
+            .reorder(max(self.REORDER))
+            .set_n_training_threads(build_threads)
+            .build()
+        )
+
+    def settings(self) -> list[Setting]:
+        return [
+            Setting(f"scann reorder={r}", "leaves", leaves, step=i)
+            for i, leaves in enumerate(self.LEAVES)
+            for r in self.REORDER
+        ]
+
+    def search(
+        self, s: Setting, queries: np.ndarray, threads: int
+    ) -> tuple[np.ndarray, float | None]:
+        # search_batched runs on the calling thread only.
+        reorder = int(s.series.rsplit("=", 1)[1])
+        ids, _ = self.searcher.search_batched(
+            queries, final_num_neighbors=K, leaves_to_search=s.ef, pre_reorder_num_neighbors=reorder
+        )
+        return np.asarray(ids, dtype=np.int64), None
+
+    def version(self) -> str:
+        return metadata.version("scann")
+
+
+def pad_to_64(x: np.ndarray) -> np.ndarray:
+    """``x`` with zero columns up to a multiple of 64 values: rabitqlib takes no other width,
+    and zeros change no distance."""
+    width = -(-x.shape[1] // 64) * 64
+    out = np.zeros((len(x), width), dtype=np.float32)
+    out[:, : x.shape[1]] = x
+    return out
+
+
+class RabitqSymqg(Library):
+    """rabitqlib's SymphonyQG: a graph whose nodes keep their neighbours' RaBitQ codes, scanned
+    with FastScan, and exact float32 distances of the nodes visited."""
+
+    name = "rabitqlib-symqg"
+    build_params = {"max_degree": 32, "ef_construction": 200}
+
+    def __init__(self, base: np.ndarray, build_threads: int) -> None:
+        import rabitqlib
+
+        padded = pad_to_64(base)
+        self.build_params = {**self.build_params, "padded_dim": padded.shape[1]}
+        self.index = rabitqlib.SymqgIndex(padded.shape[1], self.build_params["max_degree"], "l2")
+        self.index.build(padded, self.build_params["ef_construction"], build_threads)
+
+    def settings(self) -> list[Setting]:
+        return [Setting(self.name, "ef", ef, step=i) for i, ef in enumerate(EFS)]
+
+    def search(
+        self, s: Setting, queries: np.ndarray, threads: int
+    ) -> tuple[np.ndarray, float | None]:
+        ids, _ = self.index.search_batch(pad_to_64(queries), K, max(int(s.ef or K), K), threads)
+        return np.asarray(ids, dtype=np.int64), None
+
+    def version(self) -> str:
+        return metadata.version("rabitqlib")
+
+
+class GlassHnsw(Library):
+    """glass (pyglass-portable): an HNSW graph walked on SQ8U codes, re-ranked in float32."""
+
+    name = "glass-hnsw-sq8u"
+    build_params = {"index": "HNSW", "R": 32, "L": 200, "quant": "SQ8U", "refine": "FP32"}
+
+    def __init__(self, base: np.ndarray, build_threads: int) -> None:
+        import glass
+
+        p = self.build_params
+        glass.set_num_threads(build_threads)
+        graph = glass.Index(p["index"], metric="L2", quant=p["quant"], R=p["R"], L=p["L"]).build(
+            base
+        )
+        self.searcher = glass.Searcher(graph, base, "L2", p["quant"], p["refine"])
+        self.searcher.optimize(1)
+        glass.set_num_threads(1)
+
+    def settings(self) -> list[Setting]:
+        return [Setting(self.name, "ef", ef, step=i) for i, ef in enumerate(EFS)]
+
+    def search(
+        self, s: Setting, queries: np.ndarray, threads: int
+    ) -> tuple[np.ndarray, float | None]:
+        self.searcher.set_ef(max(int(s.ef or K), K))
+        ids = np.asarray(self.searcher.batch_search(queries, K, threads)[0])
+        return ids.astype(np.int64).reshape(len(queries), K), None
+
+    def version(self) -> str:
+        return metadata.version("pyglass-portable")
+
+
 WORKERS: dict[str, type[Library]] = {
     cls.name: cls
-    for cls in (Nswg, HnswlibM16, HnswlibM32, FaissHnsw, FaissHnswEfc200, NmslibSwGraph, FaissFlat)
+    for cls in (
+        Nswg,
+        NswgSq8,
+        HnswlibM16,
+        HnswlibM32,
+        FaissHnsw,
+        FaissHnswEfc200,
+        NmslibSwGraph,
+        FaissFlat,
+        Scann,
+        RabitqSymqg,
+        GlassHnsw,
+    )
 }
 
 
-MODULES = {"hnswlib": "hnswlib", "faiss": "faiss", "nmslib": "nmslib", "nswg": "nswg"}
+MODULES = {
+    "hnswlib": "hnswlib",
+    "faiss": "faiss",
+    "nmslib": "nmslib",
+    "nswg": "nswg",
+    "scann": "scann",
+    "rabitqlib": "rabitqlib",
+    "glass": "glass",
+}
 
 
 def available(name: str) -> str | None:
@@ -609,15 +775,18 @@ def batch_speedup(
 
 
 def interpolate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(values at the target recalls per curve, nswg/peer ratios). Curve "nswg" is the best
-    of its n_searches settings."""
+    """(values at the target recalls per curve, nswg/peer ratios). Curves "nswg" and
+    "nswg-sq8" are the best of their n_searches settings, "scann" of its reorder depths."""
     curves: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r["setting"] != "exact":
             curves.setdefault(r["series"], []).append(r)
-    nswg = [r for r in rows if r["series"].startswith("nswg ns=")]
-    if nswg:
-        curves = {"nswg": nswg, **curves}
+    families = (("nswg", "nswg ns="), ("nswg-sq8", "nswg-sq8 ns="), ("scann", "scann "))
+    best_of = {
+        name: [r for r in rows if r["series"].startswith(prefix) and r["setting"] != "exact"]
+        for name, prefix in families
+    }
+    curves = {**{name: pts for name, pts in best_of.items() if pts}, **curves}
     at: dict[str, dict[str, Any]] = {}
     for name, pts in curves.items():
         qps = [(r["recall_at_10"], r["qps"]) for r in pts]
@@ -635,18 +804,24 @@ def interpolate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, A
 
 
 def nswg_over_peers(at: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """nswg's QPS (and distance computations) at each target recall over each peer's."""
+    """QPS (and distance computations) of "nswg" and "nswg-sq8" at each target recall over each
+    peer's (scann's best reorder depth, not each one), and of "nswg-sq8" over "nswg"; keyed
+    "nswg / peer"."""
+    ours = [name for name in ("nswg", "nswg-sq8") if name in at]
+    peers = [name for name in at if not name.startswith(("nswg", "scann "))]
+    pairs = [(mine, peer) for mine in ours for peer in peers]
+    if len(ours) == 2:
+        pairs.append(("nswg-sq8", "nswg"))
     ratios: dict[str, dict[str, float | None]] = {}
-    for name, vals in at.items():
-        if "nswg" not in at or name.startswith("nswg"):
-            continue
-        ratios[name] = {}
+    for mine, peer in pairs:
+        key = f"{mine} / {peer}"
+        ratios[key] = {}
         for target in TARGETS:
-            a, b = at["nswg"][f"qps@{target:.2f}"], vals[f"qps@{target:.2f}"]
-            ratios[name][f"nswg/peer qps@{target:.2f}"] = a / b if a and b else None
-        a, b = at["nswg"].get("distances@0.95"), vals.get("distances@0.95")
+            a, b = at[mine][f"qps@{target:.2f}"], at[peer][f"qps@{target:.2f}"]
+            ratios[key][f"nswg/peer qps@{target:.2f}"] = a / b if a and b else None
+        a, b = at[mine].get("distances@0.95"), at[peer].get("distances@0.95")
         if a and b:
-            ratios[name]["nswg/peer distances@0.95"] = a / b
+            ratios[key]["nswg/peer distances@0.95"] = a / b
     return ratios
 
 
@@ -791,7 +966,7 @@ def report(s: dict[str, Any]) -> str:
         )
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {nd} |")
     if s["ratios"]:
-        lines += ["", "| nswg / peer | QPS @0.90 | QPS @0.95 | QPS @0.99 | dist. comps @0.95 |"]
+        lines += ["", "| ratio | QPS @0.90 | QPS @0.95 | QPS @0.99 | dist. comps @0.95 |"]
         lines.append("|---|---:|---:|---:|---:|")
         for name, v in s["ratios"].items():
             cells = [fmt(v[f"nswg/peer qps@{t:.2f}"], ".2f") for t in TARGETS]
@@ -805,17 +980,22 @@ def report(s: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| library | build s | build params | peak RSS MB | RSS after data MB | index MB |",
-        "|---|---:|---|---:|---:|---:|",
+        "| library | build s | build params | peak RSS MB | RSS after data MB | index MB "
+        "| nbytes MB |",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
     for name, b in s["build"].items():
         mem = s["memory_mb"][name]
         params = ", ".join(
-            f"{k}={v}" for k, v in b["params"].items() if k != "build_distance_computations"
+            f"{k}={v}"
+            for k, v in b["params"].items()
+            if k not in ("build_distance_computations", "nbytes")
         )
+        nbytes = b["params"].get("nbytes")
         lines.append(
             f"| {name} | {b['seconds']:.1f} | {params} | {mem['max_rss_mb']:,.0f} | "
-            f"{mem['rss_after_load_mb']:,.0f} | {mem['index_mb']:,.0f} |"
+            f"{mem['rss_after_load_mb']:,.0f} | {mem['index_mb']:,.0f} | "
+            f"{'' if nbytes is None else format(nbytes / 1e6, ',.1f')} |"
         )
     exact = [r for r in s["results"] if r["setting"] == "exact"]
     if exact:

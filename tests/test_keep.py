@@ -98,8 +98,10 @@ def test_an_index_without_a_graph_keeps(rng, tmp_path):
         got = back.search(queries, k=3, exact=True)
         np.testing.assert_array_equal(got.ids, want.ids)
         np.testing.assert_array_equal(got.distances, want.distances)
-    # Its file is the vectors, the marks and a count of no copies: no adjacency.
-    assert (tmp_path / "bare.nswg").stat().st_size == HEADER_LEN + 4 * 200 * 12 + 200 + 8 + 4
+    # Its file is the vectors, the marks, a count of no copies and the kind "no codes" (then the
+    # checksum): no adjacency.
+    size = HEADER_LEN + 4 * 200 * 12 + 200 + 8 + 4 + 4
+    assert (tmp_path / "bare.nswg").stat().st_size == size
 
 
 def test_pickle_copy_multiprocessing_and_joblib(rng):

@@ -1,4 +1,5 @@
-"""The portable kernels, forced with ``NSWG_SIMD=portable``, answer as the SIMD ones do.
+"""The portable kernels, forced with ``NSWG_SIMD=portable``, answer as the SIMD ones do: the
+float32 distances, DTW, and the estimates from 8-bit codes that a quantized index walks on.
 
 A wheel for x86_64 runs on CPUs with and without AVX2: the core picks its kernels at run time.
 The variable is read once per process, so each set of kernels runs in a child process of its
@@ -31,13 +32,16 @@ cases = {
     "dtw": (trace, trace_queries, {"metric": "dtw", "radius": 9}),
     "dtw_full": (trace[:40], trace_queries[:20], {"metric": "dtw"}),
     "cosine": (words[:9000], words[9000:], {"metric": "cosine"}),
+    "euclidean_sq8": (crop, crop_queries[:4000], {"quantization": "sq8"}),
+    "cosine_sq8": (words[:9000], words[9000:], {"metric": "cosine", "quantization": "sq8"}),
 }
 found = {"features": np.array(_core.simd_features(), dtype=str)}
 for name, (X, Q, options) in cases.items():
     index = nswg.Index.build(X, seed=7, **options)
     for exact in (False, True):
         result = index.search(Q, k=5, exact=exact)
-        for field in ("ids", "distances", "n_distance_computations"):
+        fields = ("ids", "distances", "n_distance_computations", "n_code_distance_computations")
+        for field in fields:
             found[f"{name}/{exact}/{field}"] = getattr(result, field)
 np.savez(sys.argv[1], **found)
 """

@@ -13,9 +13,10 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 
 from nswg._core import __version__
 from nswg.errors import IndexFileError, ShardUnavailableError
-from nswg.index import GraphStats, Index, SearchResult
+from nswg.index import QUANTIZATIONS, GraphStats, Index, SearchResult
 
 __all__ = [
+    "QUANTIZATIONS",
     "GraphStats",
     "Index",
     "IndexFileError",

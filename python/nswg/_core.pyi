@@ -46,6 +46,7 @@ class Index:
         metric: str,
         sakoe_chiba_radius: int | None,
         channels: int,
+        quantization: str | None,
         graph: tuple[int, int] | None,
         ef_construction: int,
         n_searches: int,
@@ -58,6 +59,7 @@ class Index:
         `None` meaning the full window, and so do `channels` (values per time step of a row,
         which holds the series time step after time step). `graph` is `(n_neighbors,
         max_degree)`, or `None` to link no graph (an index for exact search only).
+        `quantization` is `None` or "sq8".
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
 
@@ -76,11 +78,12 @@ class Index:
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
     ]:
         """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
-        Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-        computations, the lower-bound computations and the DTW cells computed, (m,) uint64
-        each."""
+        Returns ids (m, k) int64, distances (m, k) float32, and per query the exact distance
+        computations, the lower-bound computations, the DTW cells computed and the distances
+        estimated from codes, (m,) uint64 each."""
 
     def add(
         self,
@@ -137,6 +140,14 @@ class Index:
     @property
     def channels(self) -> int:
         """Values per time step of a DTW index's series; 1 for another metric."""
+
+    @property
+    def quantization(self) -> str | None:
+        """The compressed code searches walk on: "sq8", or `None` for the float rows."""
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the index holds in memory: rows, codes, graph lists and removal marks."""
 
     @property
     def graph(self) -> tuple[int, int] | None:

@@ -19,6 +19,10 @@ from nswg import _core
 METRICS = ("euclidean", "cosine", "dtw")
 #: Other names accepted for them (scikit-learn's and faiss's spellings).
 ALIASES = {"l2": "euclidean", "cos": "cosine"}
+#: The compressed codes a graph search may walk on: ``None`` (the float32 rows) or ``"sq8"``.
+QUANTIZATIONS = (None, "sq8")
+#: The metrics whose distances codes of the rows estimate.
+QUANTIZED_METRICS = ("euclidean", "cosine")
 
 
 def non_negative_int(value: Any, name: str) -> int:
@@ -116,6 +120,22 @@ def metric_name(metric: Any) -> str:
         names = ", ".join(map(repr, METRICS))
         aliases = ", ".join(map(repr, ALIASES))
         raise ValueError(f"unknown metric {metric!r}: metric must be one of {names} ({aliases})")
+    return name
+
+
+def quantization_name(quantization: Any, metric: str) -> str | None:
+    """``quantization``, one of :data:`QUANTIZATIONS`, checked against the canonical ``metric``."""
+    names = ", ".join(map(repr, QUANTIZATIONS))
+    if quantization is not None and not isinstance(quantization, str):
+        raise TypeError(f"quantization must be one of {names}, got {quantization!r}")
+    name = None if quantization is None else quantization.strip().lower()
+    if name not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}: it must be one of {names}")
+    if name is not None and metric not in QUANTIZED_METRICS:
+        raise ValueError(
+            f"quantization={name!r} is not available under metric={metric!r}, whose distances "
+            f"no code of a row estimates: use quantization=None, or one of {QUANTIZED_METRICS}"
+        )
     return name
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from nswg import _core
 from nswg._validation import (
     METRICS,
+    QUANTIZATIONS,
     as_ids,
     as_queries,
     as_rows_and_channels,
@@ -26,11 +27,12 @@ from nswg._validation import (
     index_rows,
     metric_name,
     positive_int,
+    quantization_name,
     thread_count,
 )
 from nswg.errors import IndexFileError
 
-__all__ = ["METRICS", "GraphStats", "Index", "IndexFileError", "SearchResult"]
+__all__ = ["METRICS", "QUANTIZATIONS", "GraphStats", "Index", "IndexFileError", "SearchResult"]
 
 #: Default beam width of the graph search (the result store keeps ``max(k, ef)`` points).
 DEFAULT_EF = 48
@@ -64,14 +66,18 @@ class SearchResult:
     distances : numpy.ndarray of float32, same shape as ``ids``
         Their distances to the query, in the index's metric.
     n_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
-        Distances computed to answer each query: the cost that accuracy is weighed against.
-        Under DTW, computations started (some are abandoned early once they cannot win).
+        Exact distances computed to answer each query: the cost that accuracy is weighed
+        against. Under DTW, computations started (some are abandoned early once they cannot
+        win). On a quantized index, the re-ranking of the ``max(k, ef)`` points found.
     n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
         LB_Keogh lower bounds computed to skip DTW computations (0 for other metrics). Each
         costs about as much as one Euclidean distance.
     n_dtw_cells : int or numpy.ndarray of int64, shape=(n_queries,)
         Cells of DTW cost matrices computed for each query, pruned and abandoned computations
         included (0 for other metrics): the work DTW did.
+    n_code_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        Distances estimated from compressed codes while walking the graph of an index built
+        with ``quantization`` (0 otherwise, and for exact searches, which never read codes).
 
     Examples
     --------
@@ -89,6 +95,7 @@ class SearchResult:
     n_distance_computations: IntOrArray
     n_lower_bound_computations: IntOrArray = 0
     n_dtw_cells: IntOrArray = 0
+    n_code_distance_computations: IntOrArray = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.ids, self.distances))
@@ -173,6 +180,7 @@ class Index:
         *,
         radius: int | None = None,
         window: float | None = None,
+        quantization: str | None = None,
         n_neighbors: int = 16,
         max_degree: int | None = None,
         ef_construction: int = 100,
@@ -220,6 +228,14 @@ class Index:
         window : float, optional
             The band as a fraction of the series length ``sz`` (the UCR archive's convention):
             ``radius = ceil(window * sz)``. Give ``radius`` or ``window``, not both.
+        quantization : {None, "sq8"}, default=None
+            The compressed code graph searches walk on (:data:`nswg.QUANTIZATIONS`). ``None``
+            compares the float32 rows. ``"sq8"`` keeps one byte per value beside them (a range
+            per dimension, trained on the rows given here; rows added later are encoded with
+            those ranges, values outside them clamped), estimates the distances of the graph
+            walk from the codes, then re-ranks the ``max(k, ef)`` points found with exact
+            distances, so the distances returned are exact. The graph is built on the float32
+            rows either way, and exact searches never read the codes. Euclidean and cosine only.
         n_neighbors : int, default=16
             Neighbours linked to each inserted point, from 2 (with one, the graph falls apart
             into chains that a greedy search cannot navigate) to 4096. More give better recall
@@ -282,16 +298,29 @@ class Index:
         >>> bool((a == b).all())
         True
 
+        Walking the graph on 8-bit codes: the ``max(k, ef)`` points found are re-ranked with
+        exact distances, the only ones ``n_distance_computations`` counts:
+
+        >>> vectors = np.random.default_rng(1).normal(size=(2000, 32))
+        >>> coded = Index.build(vectors, "cosine", quantization="sq8")
+        >>> res = coded.search(vectors[:2], k=3)
+        >>> res.ids[:, 0].tolist(), res.n_distance_computations.tolist()
+        ([0, 1], [48, 48])
+        >>> bool((res.n_code_distance_computations > 48).all())
+        True
+
         Raises
         ------
         ValueError
             Empty or ragged input, NaN or inf (other than trailing padding under DTW), a value
             beyond the metric's range above, a zero vector under cosine (or a float64 one that
-            underflows to zero in float32), an unknown metric, a bad band or parameter.
+            underflows to zero in float32), an unknown metric or quantization, quantization under
+            DTW, a bad band or parameter.
         TypeError
             Non-numeric input, or a parameter of the wrong type (``graph`` is True or False).
         """
         metric = metric_name(metric)
+        quantization = quantization_name(quantization, metric)
         data, channels = as_rows_and_channels(vectors, "vectors", metric)
         if metric != "dtw":
             channels = 1  # the rows are compared whole
@@ -308,6 +337,7 @@ class Index:
                 metric=metric,
                 sakoe_chiba_radius=sakoe_chiba_radius,
                 channels=channels,
+                quantization=quantization,
                 graph=shape,
                 ef_construction=positive_int(ef_construction, "ef_construction"),
                 n_searches=positive_int(n_searches, "n_searches"),
@@ -383,10 +413,12 @@ class Index:
             exact=flag(exact, "exact"),
             n_threads=thread_count(n_threads),
         )
-        counts, bounds, cells = (c.astype(np.int64) for c in work)
+        counts, bounds, cells, codes = (c.astype(np.int64) for c in work)
         if single:
-            return SearchResult(ids[0], distances[0], int(counts[0]), int(bounds[0]), int(cells[0]))
-        return SearchResult(ids, distances, counts, bounds, cells)
+            return SearchResult(
+                ids[0], distances[0], int(counts[0]), int(bounds[0]), int(cells[0]), int(codes[0])
+            )
+        return SearchResult(ids, distances, counts, bounds, cells, codes)
 
     def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Insert more points into the built graph.
@@ -596,6 +628,17 @@ class Index:
         return self._core.sakoe_chiba_radius
 
     @property
+    def quantization(self) -> str | None:
+        """The code graph searches walk on: ``"sq8"``, or ``None`` for the float32 rows."""
+        return self._core.quantization
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the index holds in memory: the float32 rows, their codes, the graph's lists
+        and the removal marks (as numpy's ``nbytes``, the buffers, not the object headers)."""
+        return self._core.nbytes
+
+    @property
     def has_graph(self) -> bool:
         """Whether the points are linked into a graph (``False`` after ``graph=False``)."""
         return self._core.graph is not None
@@ -671,6 +714,8 @@ class Index:
             band = f", radius={self.radius}" if self.radius is not None else ", radius=None (full)"
             if self.channels > 1:
                 band += f", channels={self.channels}"
+        if self.quantization is not None:
+            band += f", quantization={self.quantization!r}"
         head = f"nswg.Index(n={len(self)}, dim={self.dim}, metric={self.metric!r}{band}"
         if not self.has_graph:
             return f"{head}, graph=False)"

@@ -11,7 +11,10 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use nswg::{persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, QueryOptions};
+use nswg::{
+    persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, Quantization,
+    QueryOptions,
+};
 
 use crate::errors::{load_to_py, py_err, to_py};
 use crate::watch::watched;
@@ -29,6 +32,17 @@ fn to_rows(array: &PyReadonlyArray2<'_, f32>) -> (Vec<f32>, usize) {
         Err(_) => array.as_array().iter().copied().collect(),
     };
     (data, dim)
+}
+
+/// The quantization named `name`; `None` searches on the float rows.
+fn quantization(name: Option<&str>) -> PyResult<Option<Quantization>> {
+    match name {
+        None => Ok(None),
+        Some("sq8") => Ok(Some(Quantization::Sq8)),
+        Some(name) => Err(PyValueError::new_err(format!(
+            "unknown quantization {name:?}"
+        ))),
+    }
 }
 
 fn poisoned<T>(_: T) -> PyErr {
@@ -115,10 +129,11 @@ impl PyIndex {
     /// `None` meaning the full window, and so do `channels` (values per time step of a row,
     /// which holds the series time step after time step). `graph` is `(n_neighbors,
     /// max_degree)`, or `None` to link no graph (an index for exact search only).
+    /// `quantization` is `None` or "sq8".
     /// `progress(done, total)`, if given, is called with the points linked so far, about every
     /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
     #[staticmethod]
-    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, channels, graph, ef_construction, n_searches, seed, n_threads, progress))]
+    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, channels, quantization, graph, ef_construction, n_searches, seed, n_threads, progress))]
     #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
@@ -126,6 +141,7 @@ impl PyIndex {
         metric: &str,
         sakoe_chiba_radius: Option<usize>,
         channels: usize,
+        quantization: Option<&str>,
         graph: Option<(usize, usize)>,
         ef_construction: usize,
         n_searches: usize,
@@ -135,6 +151,7 @@ impl PyIndex {
     ) -> PyResult<Self> {
         let options = IndexOptions {
             metric: self::metric(metric, sakoe_chiba_radius, channels)?,
+            quantization: self::quantization(quantization)?,
             graph: graph.map(|(n_neighbors, max_degree)| GraphOptions {
                 n_neighbors,
                 max_degree,
@@ -162,7 +179,8 @@ impl PyIndex {
     /// k nearest neighbours of each row of `queries` (float32, shape (m, d): the index's dim,
     /// or under DTW any whole number of time steps).
     /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-    /// computations, the lower-bound computations and the DTW cells computed, (m,) uint64 each.
+    /// exact distance computations, the lower-bound computations, the DTW cells computed and the
+    /// distances estimated from codes, (m,) uint64 each.
     #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search<'py>(
@@ -177,6 +195,7 @@ impl PyIndex {
     ) -> PyResult<(
         Bound<'py, PyArray2<i64>>,
         Bound<'py, PyArray2<f32>>,
+        Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
@@ -204,6 +223,7 @@ impl PyIndex {
             found.n_distance_computations.into_pyarray(py),
             found.n_lower_bound_computations.into_pyarray(py),
             found.n_dtw_cells.into_pyarray(py),
+            found.n_code_distance_computations.into_pyarray(py),
         ))
     }
 
@@ -311,6 +331,18 @@ impl PyIndex {
     #[getter]
     fn channels(&self) -> usize {
         self.options.metric.channels()
+    }
+
+    /// The compressed code searches walk on: "sq8", or `None` for the float rows.
+    #[getter]
+    fn quantization(&self) -> Option<&'static str> {
+        self.options.quantization.map(|q| q.name())
+    }
+
+    /// Bytes the index holds in memory: rows, codes, graph lists and removal marks.
+    #[getter]
+    fn nbytes(&self, py: Python<'_>) -> PyResult<usize> {
+        self.reading(py, Index::nbytes)
     }
 
     /// `(n_neighbors, max_degree)` of the graph; `None` for an index without one.

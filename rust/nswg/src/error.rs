@@ -40,6 +40,11 @@ pub enum Error {
         requirement: &'static str,
         value: usize,
     },
+    #[error("quantization {quantization:?} is not available under the {metric} metric, whose distances no code of a row estimates: use quantization=None")]
+    UnsupportedQuantization {
+        quantization: &'static str,
+        metric: &'static str,
+    },
     #[error("the index holds {max} points; id {id} is out of range")]
     IdOutOfRange { id: u64, max: usize },
     #[error("id {id} is removed already, or given twice")]

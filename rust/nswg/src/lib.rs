@@ -9,7 +9,7 @@
 //! - `graph`: the adjacency, the restarted greedy search and the construction built on it;
 //! - `metric`: one dispatch from a [`Metric`] to its code; Euclidean, cosine, and DTW with its
 //!   band, kernel, SIMD cells and lower bounds;
-//! - `storage`: the rows and the removal marks;
+//! - `storage`: the rows, their compressed codes and the removal marks;
 //! - [`persist`]: the file format and atomic saving;
 //! - `sys`: CPU features detected once, huge pages, prefetches.
 
@@ -25,8 +25,8 @@ mod sys;
 pub use error::{Error, Result};
 pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
 pub use index::{
-    max_threads, with_threads, Index, IndexOptions, Neighbors, QueryOptions, MIN_NEIGHBORS,
-    THREADS_PER_CORE,
+    max_threads, with_threads, Index, IndexOptions, Neighbors, Quantization, QueryOptions,
+    MIN_NEIGHBORS, THREADS_PER_CORE,
 };
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;

@@ -76,6 +76,11 @@ impl Graph {
 
     /// The groups of identical points.
     #[inline]
+    /// Bytes held: the lists, their lengths and the groups of copies.
+    pub(crate) fn nbytes(&self) -> usize {
+        4 * self.links.len() + 2 * self.degrees.len() + self.copies.nbytes()
+    }
+
     pub(crate) fn copies(&self) -> &Copies {
         &self.copies
     }

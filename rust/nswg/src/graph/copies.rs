@@ -45,6 +45,11 @@ impl Copies {
         self.identical.get(id as usize).copied().unwrap_or(true)
     }
 
+    /// Bytes held: nothing while no point has a copy.
+    pub(crate) fn nbytes(&self) -> usize {
+        4 * (self.first.len() + self.next.len()) + self.identical.len()
+    }
+
     /// Number of points that are copies.
     #[inline]
     pub(crate) fn count(&self) -> usize {

@@ -167,9 +167,26 @@ impl Search {
             }
         }
         self.nearest.finish();
+        if Q::ESTIMATES {
+            self.rerank(distance);
+        }
         if copies {
             self.add_copies(distance, graph, removed);
         }
+    }
+
+    /// Replaces the estimated distances of the `max(k, ef)` points found by exact ones and
+    /// sorts them again, so that what a search returns is ranked and reported exactly. All rows
+    /// are asked for first, so that their cache misses overlap.
+    fn rerank<Q: QueryDistance>(&mut self, distance: &mut Q) {
+        let found = self.nearest.sorted_mut();
+        for c in found.iter() {
+            distance.prefetch_exact(c.id);
+        }
+        for c in found.iter_mut() {
+            c.distance = distance.exact(c.id);
+        }
+        found.sort_unstable();
     }
 
     /// Whether node `id` is a result to keep: not removed, or, when the copies are returned,
@@ -201,8 +218,7 @@ impl Search {
                 let d = if copies.is_identical(id) {
                     c.distance
                 } else {
-                    // Unbounded: nothing is abandoned.
-                    distance.within(id, f32::INFINITY).unwrap_or(f32::INFINITY)
+                    distance.exact(id)
                 };
                 self.grouped.push(Candidate { id, distance: d });
             }

@@ -64,6 +64,7 @@ impl WithSpace for BatchSearch<'_> {
             n_distance_computations: Vec::with_capacity(answers.len()),
             n_lower_bound_computations: Vec::with_capacity(answers.len()),
             n_dtw_cells: Vec::with_capacity(answers.len()),
+            n_code_distance_computations: Vec::with_capacity(answers.len()),
         };
         for (pairs, cost) in answers {
             let missing = k - pairs.len();
@@ -77,6 +78,7 @@ impl WithSpace for BatchSearch<'_> {
             out.n_distance_computations.push(cost.distances);
             out.n_lower_bound_computations.push(cost.lower_bounds);
             out.n_dtw_cells.push(cost.cells);
+            out.n_code_distance_computations.push(cost.code_distances);
         }
         out
     }

@@ -6,13 +6,13 @@ mod options;
 pub(crate) mod tests;
 
 pub use batch::{max_threads, with_threads, THREADS_PER_CORE};
-pub use options::{IndexOptions, Neighbors, QueryOptions, MIN_NEIGHBORS};
+pub use options::{IndexOptions, Neighbors, Quantization, QueryOptions, MIN_NEIGHBORS};
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Beam, Graph};
 use crate::metric::{self, Prepared, Space, WithSpace};
 use crate::progress::Progress;
-use crate::storage::{Points, Tombstones};
+use crate::storage::{Points, Sq8, Tombstones};
 use crate::sys::memory;
 use batch::BatchSearch;
 use options::at_least_one;
@@ -23,6 +23,8 @@ pub struct Index {
     points: Points,
     /// What the metric keeps beside the rows (DTW's envelopes), in step with them.
     prepared: Prepared,
+    /// The rows' codes, in step with them; `Some` exactly when `options.quantization` is.
+    codes: Option<Sq8>,
     /// `None` exactly when `options.graph` is.
     graph: Option<Graph>,
     options: IndexOptions,
@@ -50,16 +52,18 @@ impl Index {
             return Err(Error::Empty);
         }
         let graph = options.graph.map(|g| Graph::new(0, g.max_degree));
-        let mut index = Self::from_parts(points, graph, options, Tombstones::default(), 0)?;
+        let mut index = Self::from_parts(points, graph, None, options, Tombstones::default(), 0)?;
         index.link_from(0, progress)?;
         Ok(index)
     }
 
     /// An index over `points` with `graph` (which must link them all unless
-    /// [`Index::link_from`] follows) and removal marks.
+    /// [`Index::link_from`] follows), `codes` of the points (trained on them when
+    /// `options.quantization` asks for codes and none are given) and removal marks.
     pub(crate) fn from_parts(
         points: Points,
         graph: Option<Graph>,
+        codes: Option<Sq8>,
         options: IndexOptions,
         removed: Tombstones,
         build_distance_computations: u64,
@@ -67,8 +71,13 @@ impl Index {
         options.check()?;
         check_size(points.len())?;
         debug_assert_eq!(graph.is_some(), options.graph.is_some());
+        let codes = options
+            .quantization
+            .map(|Quantization::Sq8| codes.unwrap_or_else(|| Sq8::train(&points)));
+        debug_assert!(codes.as_ref().is_none_or(|c| c.len() == points.len()));
         Ok(Self {
             prepared: Prepared::new(&options.metric, &points),
+            codes,
             points,
             graph,
             options,
@@ -111,11 +120,17 @@ impl Index {
         self.removed.resize(self.points.len());
         self.prepared
             .extend(&self.options.metric, &self.points, first);
+        if let Some(codes) = &mut self.codes {
+            codes.extend(&self.points, first);
+        }
         if let Err(e) = self.link_from(first, progress) {
             // The graph is restored already; drop the new points and what was derived from them.
             self.points.truncate(first);
             self.removed.resize(first);
             self.prepared.truncate(&self.options.metric, &self.points);
+            if let Some(codes) = &mut self.codes {
+                codes.truncate(first);
+            }
             return Err(e);
         }
         Ok(first as u64)
@@ -141,8 +156,9 @@ impl Index {
         Ok(())
     }
 
-    /// Rebuilds the index over the points not removed, freeing the memory of the removed ones.
-    /// Ids change: returns the old id of each new one.
+    /// Rebuilds the index over the points not removed, freeing the memory of the removed ones;
+    /// codes are trained again on the points kept. Ids change: returns the old id of each new
+    /// one.
     pub fn compact(&mut self) -> Result<Vec<u64>> {
         self.compact_with_progress(&Progress::new())
     }
@@ -157,7 +173,7 @@ impl Index {
         let points = self.points.retain(|id| !self.removed.contains(id));
         let graph = self.options.graph.map(|g| Graph::new(0, g.max_degree));
         let mut compacted =
-            Self::from_parts(points, graph, self.options, Tombstones::default(), 0)?;
+            Self::from_parts(points, graph, None, self.options, Tombstones::default(), 0)?;
         compacted.link_from(0, progress)?;
         *self = compacted;
         Ok(kept)
@@ -181,8 +197,15 @@ impl Index {
             from,
             progress,
         };
-        self.build_distance_computations +=
-            metric::with_space(&self.options.metric, &self.points, &self.prepared, link)?;
+        // The construction links on the exact rows: a graph that codes' errors misled would
+        // cost every later search.
+        self.build_distance_computations += metric::with_space(
+            &self.options.metric,
+            &self.points,
+            &self.prepared,
+            None,
+            link,
+        )?;
         Ok(())
     }
 
@@ -236,6 +259,16 @@ impl Index {
         self.build_distance_computations
     }
 
+    /// Bytes the index holds in memory: the rows, their codes, the graph's lists and the
+    /// removal marks.
+    pub fn nbytes(&self) -> usize {
+        self.points.nbytes()
+            + self.codes.as_ref().map_or(0, Sq8::nbytes)
+            + self.graph.as_ref().map_or(0, Graph::nbytes)
+            + self.removed.nbytes()
+            + self.prepared.nbytes()
+    }
+
     pub(crate) fn points(&self) -> &Points {
         &self.points
     }
@@ -246,6 +279,10 @@ impl Index {
 
     pub(crate) fn removed(&self) -> &Tombstones {
         &self.removed
+    }
+
+    pub(crate) fn codes(&self) -> Option<&Sq8> {
+        self.codes.as_ref()
     }
 
     /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
@@ -285,10 +322,13 @@ impl Index {
             queries: &queries,
             options,
         };
+        // Exact search is exact: it never reads the codes.
+        let codes = self.codes.as_ref().filter(|_| !options.exact);
         Ok(metric::with_space(
             &self.options.metric,
             &self.points,
             &self.prepared,
+            codes,
             batch,
         ))
     }

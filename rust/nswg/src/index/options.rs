@@ -4,10 +4,28 @@ use crate::error::{Error, Result};
 use crate::graph::{GraphOptions, MAX_DEGREE};
 use crate::metric::Metric;
 
+/// A compressed code of the rows that graph searches walk on, re-ranking what they find with
+/// the exact rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantization {
+    /// One byte per value, over a range per dimension trained on the rows at build time.
+    Sq8,
+}
+
+impl Quantization {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Quantization::Sq8 => "sq8",
+        }
+    }
+}
+
 /// How to build an index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexOptions {
     pub metric: Metric,
+    /// The code graph searches estimate distances from; `None` searches on the float rows.
+    pub quantization: Option<Quantization>,
     /// The graph to link the points into; `None` links none: an index that only exact search
     /// answers, built at no distance computation (brute force never reads links).
     pub graph: Option<GraphOptions>,
@@ -23,6 +41,7 @@ impl Default for IndexOptions {
     fn default() -> Self {
         Self {
             metric: Metric::Euclidean,
+            quantization: None,
             graph: Some(GraphOptions::default()),
             ef_construction: 100,
             n_searches: 2,
@@ -35,6 +54,12 @@ impl IndexOptions {
     pub(super) fn check(&self) -> Result<()> {
         at_least_one("ef_construction", self.ef_construction)?;
         at_least_one("n_searches", self.n_searches)?;
+        if let (Some(quantization), Metric::Dtw { .. }) = (self.quantization, self.metric) {
+            return Err(Error::UnsupportedQuantization {
+                quantization: quantization.name(),
+                metric: self.metric.name(),
+            });
+        }
         let Some(graph) = self.graph else {
             return Ok(());
         };
@@ -116,4 +141,7 @@ pub struct Neighbors {
     /// Cells of DTW cost matrices computed for each query (0 for other metrics): the work the
     /// distance computations did, pruned and abandoned ones included.
     pub n_dtw_cells: Vec<u64>,
+    /// Distances estimated from compressed codes for each query (0 without codes); the exact
+    /// distances that re-rank them count in `n_distance_computations`.
+    pub n_code_distance_computations: Vec<u64>,
 }

@@ -60,6 +60,11 @@ pub(super) struct EuclideanQuery<'a> {
 }
 
 impl EuclideanQuery<'_> {
+    /// The query last set.
+    pub(super) fn query(&self) -> &[f32] {
+        &self.query
+    }
+
     #[inline]
     fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
         debug_assert_eq!(a.len(), b.len());

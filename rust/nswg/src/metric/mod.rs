@@ -13,6 +13,7 @@
 mod cosine;
 mod dtw;
 mod euclidean;
+mod quantized;
 
 #[cfg(test)]
 pub(crate) use dtw::dtw_squared_unbounded;
@@ -21,9 +22,10 @@ pub use dtw::{dtw, Band};
 pub(crate) use euclidean::squared_euclidean;
 
 use crate::error::{Error, Result};
-use crate::storage::Points;
+use crate::storage::{Points, Sq8};
 use dtw::{Dtw, Envelopes};
 use euclidean::{Euclidean, Finish};
+use quantized::Quantized;
 
 /// The dissimilarity an index ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,13 +161,16 @@ pub(crate) fn check_row_range(
     }
 }
 
-/// Work done by a search: distances computed, and cheaper lower bounds computed to avoid some.
+/// Work done by a search: exact distances computed, cheaper lower bounds computed to avoid
+/// some, and distances estimated from compressed codes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Cost {
     pub distances: u64,
     pub lower_bounds: u64,
     /// Cells of DTW cost matrices computed under a bound.
     pub cells: u64,
+    /// Distances estimated from compressed codes.
+    pub code_distances: u64,
 }
 
 /// What a metric derives from an index's rows and keeps beside them, in step with them: DTW's
@@ -193,6 +198,11 @@ impl Prepared {
         }
     }
 
+    /// Bytes held.
+    pub(crate) fn nbytes(&self) -> usize {
+        self.envelopes.as_ref().map_or(0, Envelopes::nbytes)
+    }
+
     /// Follows `points`, cut back to fewer rows than were taken in.
     pub(crate) fn truncate(&mut self, metric: &Metric, points: &Points) {
         match &mut self.envelopes {
@@ -216,6 +226,10 @@ pub(crate) trait Space: Sync {
 /// A distance bound to one query over the rows of an index, with the query's scratch and its
 /// counters. Nothing is allocated per query once its buffers have grown.
 pub(crate) trait QueryDistance: Send {
+    /// Whether [`QueryDistance::within`] estimates distances (from compressed codes), so that a
+    /// search re-ranks what it found by [`QueryDistance::exact`].
+    const ESTIMATES: bool = false;
+
     /// Prepares for distances to `query` (DTW computes its envelope) and zeroes the counters.
     fn set_query(&mut self, query: &[f32]);
 
@@ -227,6 +241,11 @@ pub(crate) trait QueryDistance: Send {
     /// answer.
     fn within(&mut self, id: u32, bound: f32) -> Option<f32>;
 
+    /// The exact ranking distance from the query to row `id`, never abandoned.
+    fn exact(&mut self, id: u32) -> f32 {
+        self.within(id, f32::INFINITY).unwrap_or(f32::INFINITY)
+    }
+
     /// A cheap lower bound of the ranking distance from the query to row `id`, to order an
     /// exact scan; `None` when the distance has none.
     fn lower_bound(&mut self, _id: u32) -> Option<f64> {
@@ -237,8 +256,13 @@ pub(crate) trait QueryDistance: Send {
     /// neighbours.
     fn between(&mut self, a: u32, b: u32) -> f32;
 
-    /// Asks the CPU to start loading row `id`, ahead of its distance.
+    /// Asks the CPU to start loading what [`QueryDistance::within`] reads of row `id`.
     fn prefetch(&self, id: u32);
+
+    /// Asks the CPU to start loading what [`QueryDistance::exact`] reads of row `id`.
+    fn prefetch_exact(&self, id: u32) {
+        self.prefetch(id);
+    }
 
     /// The reported distance for a ranking value.
     fn finish(&self, ranking: f32) -> f32;
@@ -254,17 +278,28 @@ pub(crate) trait WithSpace {
 }
 
 /// Runs `work` on `metric` set up over `points`: the one dispatch from a metric to its code, made
-/// once per call, so that what runs per distance is monomorphised.
+/// once per call, so that what runs per distance is monomorphised. With `codes`, distances are
+/// estimated from them and the exact ones, from `points`, re-rank what a search found.
 pub(crate) fn with_space<W: WithSpace>(
     metric: &Metric,
     points: &Points,
     prepared: &Prepared,
+    codes: Option<&Sq8>,
     work: W,
 ) -> W::Output {
-    match *metric {
-        Metric::Euclidean => work.run(&Euclidean::new(points, Finish::Euclidean)),
-        Metric::Cosine => work.run(&Euclidean::new(points, Finish::Cosine)),
-        Metric::Dtw { band, channels } => work.run(&Dtw::new(
+    match (*metric, codes) {
+        (Metric::Euclidean, None) => work.run(&Euclidean::new(points, Finish::Euclidean)),
+        (Metric::Cosine, None) => work.run(&Euclidean::new(points, Finish::Cosine)),
+        (Metric::Euclidean, Some(codes)) => work.run(&Quantized::new(
+            Euclidean::new(points, Finish::Euclidean),
+            codes,
+        )),
+        (Metric::Cosine, Some(codes)) => work.run(&Quantized::new(
+            Euclidean::new(points, Finish::Cosine),
+            codes,
+        )),
+        // The options refuse codes under DTW, whose distance no code of a row estimates.
+        (Metric::Dtw { band, channels }, _) => work.run(&Dtw::new(
             points,
             band,
             channels,

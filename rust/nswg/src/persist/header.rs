@@ -9,8 +9,9 @@ use crate::index::{Index, IndexOptions};
 use crate::metric::{Band, Metric};
 
 pub const MAGIC: &[u8; 8] = b"NSWGIDX\0";
-/// The version written. Version 2 added the channels field to the header and the section of
-/// copies after the deletion marks; version 1 files (univariate series, no copies) are still read.
+/// The version written. Version 2 added the channels field to the header, the section of copies
+/// after the deletion marks and the section of codes after it; version 1 files (univariate
+/// series, no copies, no codes) are still read.
 pub const FORMAT_VERSION: u32 = 2;
 /// Magic, version, metric, then ten u64 fields (nine in version 1).
 pub(super) const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 10;
@@ -179,6 +180,8 @@ impl Header {
         };
         Ok(IndexOptions {
             metric,
+            // In the section of codes, read after the header.
+            quantization: None,
             graph,
             ef_construction: size(self.ef_construction)?,
             n_searches: size(self.n_searches)?,

@@ -2,7 +2,7 @@
 //!
 //! The layout, field by field, and what a reader refuses are in `docs/format.md`: magic bytes,
 //! version, metric, ten u64 header fields (nine in version 1), vectors, adjacency, deletion marks,
-//! copies (not in version 1), CRC-32. A reader
+//! copies and codes (not in version 1), CRC-32. A reader
 //! refuses a file whose magic, version, length, checksum or contents do not add up, so a
 //! truncated, corrupted or foreign file is an error, never a half-read index.
 
@@ -15,10 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
-use crate::index::{Index, QueryOptions};
-use crate::storage::{Points, Tombstones};
+use crate::index::{Index, IndexOptions, Quantization, QueryOptions};
+use crate::storage::{Points, Sq8, Tombstones};
 use header::{header_len, Header, HEADER_LEN};
 pub use header::{FORMAT_VERSION, MAGIC};
+
+/// The kinds of codes in the section of codes (version 2 on).
+const NO_CODES: u32 = 0;
+const SQ8_CODES: u32 = 1;
 
 /// Values are converted to and from bytes through a buffer of this many bytes, so that neither
 /// writing nor reading holds a second copy of the vectors or the graph.
@@ -43,6 +47,16 @@ pub fn write_index<W: Write>(index: &Index, w: W) -> std::io::Result<()> {
         .collect();
     w.write_all(&(pairs.len() as u64 / 2).to_le_bytes())?;
     write_values(&mut w, &pairs, |x| x.to_le_bytes())?;
+    // Codes: their kind, then the ranges and the codes of an SQ8 index.
+    match index.codes() {
+        None => w.write_all(&NO_CODES.to_le_bytes())?,
+        Some(codes) => {
+            w.write_all(&SQ8_CODES.to_le_bytes())?;
+            write_values(&mut w, codes.min(), |x| x.to_le_bytes())?;
+            write_values(&mut w, codes.scale(), |x| x.to_le_bytes())?;
+            w.write_all(codes.codes())?;
+        }
+    }
     let crc = w.hasher.clone().finalize();
     w.inner.write_all(&crc.to_le_bytes())?;
     w.inner.flush()
@@ -104,10 +118,11 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         .and_then(|v| v.checked_add(n))
         .and_then(|v| v.checked_add(header_len + 4))
         .ok_or_else(|| corrupt("sizes in the header overflow"))?;
-    // Version 2 adds the copies: their count, then (copy, node) pairs of two u32.
-    let has_copies = header.version >= 2;
-    let short = if has_copies { expected + 8 } else { expected };
-    if len < short as u64 || !has_copies && len != short as u64 {
+    // Version 2 adds the copies (their count, then (copy, node) pairs of two u32) and the codes
+    // (their kind, then what that kind holds).
+    let has_sections = header.version >= 2;
+    let short = expected + if has_sections { 8 + 4 } else { 0 };
+    if len < short as u64 || !has_sections && len != short as u64 {
         return Err(Error::Corrupt(format!(
             "the file has {len} bytes where its header promises {short}: truncated or corrupted"
         ))
@@ -118,22 +133,51 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     let mut marks = vec![0u8; n];
     r.read_exact(&mut marks)?;
     let mut pairs = Vec::new();
-    if has_copies {
+    let mut promised = short as u64;
+    let cut = |promised: Option<u64>, what: &str| {
+        LoadError::Invalid(Error::Corrupt(format!(
+            "the file has {len} bytes where its header and {what} promise {}: truncated or \
+             corrupted",
+            promised.map_or("more".to_string(), |w| w.to_string())
+        )))
+    };
+    if has_sections {
         let mut count = [0u8; 8];
         r.read_exact(&mut count)?;
         let count = u64::from_le_bytes(count);
-        let whole = count
-            .checked_mul(8)
-            .and_then(|b| b.checked_add(short as u64));
-        if whole != Some(len) {
-            return Err(Error::Corrupt(format!(
-                "the file has {len} bytes where its header and its {count} copies promise {}: \
-                 truncated or corrupted",
-                whole.map_or("more".to_string(), |w| w.to_string())
-            ))
-            .into());
+        let whole = count.checked_mul(8).and_then(|b| b.checked_add(promised));
+        // Only the codes may follow the copies; checked before the pairs are allocated.
+        if whole.is_none_or(|w| w > len) {
+            return Err(cut(whole, &format!("its {count} copies")));
         }
         pairs = read_values(&mut r, 2 * size(count)?, u32::from_le_bytes)?;
+        promised = whole.expect("checked above");
+    }
+    let mut codes = None;
+    if has_sections {
+        let mut kind = [0u8; 4];
+        r.read_exact(&mut kind)?;
+        let quantization = match u32::from_le_bytes(kind) {
+            NO_CODES => None,
+            SQ8_CODES => Some(Quantization::Sq8),
+            _ => return Err(corrupt("unknown kind of codes")),
+        };
+        let bytes = match quantization {
+            None => Some(0),
+            Some(Quantization::Sq8) => n.checked_add(8).and_then(|b| b.checked_mul(dim)),
+        };
+        let whole = bytes.and_then(|b| promised.checked_add(b as u64));
+        if whole != Some(len) {
+            return Err(cut(whole, "its codes"));
+        }
+        if quantization.is_some() {
+            let min = read_values(&mut r, dim, f32::from_le_bytes)?;
+            let scale = read_values(&mut r, dim, f32::from_le_bytes)?;
+            let mut bytes = vec![0u8; n * dim];
+            r.read_exact(&mut bytes)?;
+            codes =
+                Some(Sq8::from_parts(dim, min, scale, bytes).ok_or_else(|| corrupt("bad codes"))?);
+        }
     }
     let computed = r.hasher.clone().finalize();
     let mut crc = [0u8; 4];
@@ -141,7 +185,10 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     if computed != u32::from_le_bytes(crc) {
         return Err(corrupt("checksum mismatch: the file is corrupted"));
     }
-    let options = header.options()?;
+    let options = IndexOptions {
+        quantization: codes.as_ref().map(|_| Quantization::Sq8),
+        ..header.options()?
+    };
     if marks.iter().any(|&m| m > 1) {
         return Err(corrupt("bad deletion marks"));
     }
@@ -169,6 +216,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
     let index = Index::from_parts(
         points,
         graph,
+        codes,
         options,
         removed,
         header.build_distance_computations,
@@ -432,13 +480,16 @@ mod tests {
     use crate::metric::{Band, Metric};
 
     fn sample(metric: Metric) -> Index {
+        sample_with(IndexOptions {
+            metric,
+            ..IndexOptions::default()
+        })
+    }
+
+    fn sample_with(options: IndexOptions) -> Index {
         let data: Vec<f32> = (0..400 * 12)
             .map(|i| ((i * 37 % 101) as f32).sin())
             .collect();
-        let options = IndexOptions {
-            metric,
-            ..IndexOptions::default()
-        };
         let mut index = Index::build(data, 12, options).unwrap();
         index.remove(&[3, 77]).unwrap();
         index
@@ -478,6 +529,48 @@ mod tests {
             assert_eq!(back.removed(), index.removed());
             assert_eq!(answers(&back), answers(&index));
             assert_eq!(bytes_of(&back), bytes_of(&index));
+        }
+    }
+
+    #[test]
+    fn codes_are_kept_by_a_round_trip_and_checked_on_load() {
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let mut index = sample_with(IndexOptions {
+                metric,
+                quantization: Some(Quantization::Sq8),
+                ..IndexOptions::default()
+            });
+            // Rows added after the build keep codes of the trained ranges, not retrained ones.
+            index.add(vec![3.0; 12]).unwrap();
+            let bytes = bytes_of(&index);
+            let back = read_index(&bytes).unwrap();
+            assert_eq!(back.options(), index.options());
+            assert_eq!(back.codes(), index.codes());
+            assert_eq!(answers(&back), answers(&index));
+            assert!(answers(&back).n_code_distance_computations[0] > 0);
+            assert_eq!(bytes_of(&back), bytes);
+            // The codes' section: kind, ranges, codes, then the checksum.
+            let dim = index.dim();
+            let kind_at = bytes.len() - 4 - index.n_ids() * dim - 8 * dim - 4;
+            assert_eq!(bytes[kind_at..kind_at + 4], SQ8_CODES.to_le_bytes());
+            for (at, value, why) in [
+                (kind_at, 7u32, "unknown kind of codes"),
+                (kind_at + 4 + 4 * dim, (-1.0f32).to_bits(), "bad codes"),
+                (kind_at + 4, f32::NAN.to_bits(), "bad codes"),
+            ] {
+                let mut bad = bytes.clone();
+                bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
+                let crc = crc32fast::hash(&bad[..bad.len() - 4]);
+                let end = bad.len() - 4;
+                bad[end..].copy_from_slice(&crc.to_le_bytes());
+                assert_eq!(
+                    read_index(&bad).unwrap_err(),
+                    Error::Corrupt(why.to_string())
+                );
+            }
+            for len in [kind_at, kind_at + 3, kind_at + 4 + dim, bytes.len() - 5] {
+                assert!(read_index(&bytes[..len]).is_err(), "cut at {len}");
+            }
         }
     }
 
@@ -584,6 +677,19 @@ mod tests {
             tiny(Metric::Euclidean, copies, 3),
             tiny(Metric::Cosine, values.clone(), 3),
             tiny(Metric::dtw(Band::Radius(1)), series, 3),
+            tiny_with(
+                IndexOptions {
+                    metric: Metric::Euclidean,
+                    quantization: Some(Quantization::Sq8),
+                    graph: Some(GraphOptions {
+                        n_neighbors: 2,
+                        max_degree: 4,
+                    }),
+                    ..IndexOptions::default()
+                },
+                values.clone(),
+                3,
+            ),
             tiny(
                 Metric::Dtw {
                     band: Band::Radius(1),
@@ -620,7 +726,7 @@ mod tests {
                 }
             }
             1 => {
-                // A header field: the metric, version, or one of the nine sizes and parameters.
+                // A header field: the metric, version, or one of the ten sizes and parameters.
                 let value: u64 = match rng.random_range(0..4) {
                     0 => rng.random_range(0..5),
                     1 => u64::MAX,
@@ -631,7 +737,7 @@ mod tests {
                 let (at, width) = if rng.random_bool(0.3) {
                     (at, 4)
                 } else {
-                    (16 + 8 * rng.random_range(0..9usize), 8)
+                    (16 + 8 * rng.random_range(0..10usize), 8)
                 };
                 if bytes.len() >= at + width {
                     bytes[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);

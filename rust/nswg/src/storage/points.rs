@@ -121,6 +121,11 @@ impl Points {
         self.data.is_empty()
     }
 
+    /// Bytes held: the values and the true lengths of padded rows.
+    pub(crate) fn nbytes(&self) -> usize {
+        size_of_val(self.data.as_slice()) + self.lengths.as_ref().map_or(0, |l| 4 * l.len())
+    }
+
     pub(crate) fn dim(&self) -> usize {
         self.dim
     }

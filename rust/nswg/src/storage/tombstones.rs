@@ -27,6 +27,11 @@ impl Tombstones {
     }
 
     /// How many points are removed.
+    /// Bytes held by the marks.
+    pub(crate) fn nbytes(&self) -> usize {
+        self.marks.len()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.count
     }

@@ -155,6 +155,11 @@ pub(super) struct Envelopes {
 }
 
 impl Envelopes {
+    /// Bytes held by the two envelopes.
+    pub(super) fn nbytes(&self) -> usize {
+        4 * (self.upper.len() + self.lower.len())
+    }
+
     /// The envelopes of `points` for `band`, or `None` for series of unequal length, which
     /// LB_Keogh does not cover.
     pub(super) fn new(points: &Points, band: Band, channels: usize) -> Option<Self> {

@@ -1,0 +1,157 @@
+"""Quantized indexes (``quantization="sq8"``): the graph walk estimates distances from 8-bit
+codes, then re-ranks the points it found with exact float32 distances.
+
+Recall floors are stated on real data against exact search; every returned distance is exact;
+codes follow the index through saving, adding, removing and compacting.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nswg
+from nswg import Index, datasets
+from nswg.metrics import recall_at_k
+from nswg.words import load_default_word_vectors
+
+K = 10
+
+
+def check_recall(X: np.ndarray, Q: np.ndarray, metric: str, ef: int, floor: float) -> None:
+    """sq8's graph search meets ``floor`` at ``ef``, and returns exact distances."""
+    index = Index.build(X, metric, quantization="sq8", seed=3)
+    plain = Index.build(X, metric, seed=3)
+    truth = plain.search(Q, k=K, exact=True)
+    found = index.search(Q, k=K, ef=ef)
+    recall = recall_at_k(found.distances, truth.distances)
+    plain_recall = recall_at_k(plain.search(Q, k=K, ef=ef).distances, truth.distances)
+    print(f"{metric} ef={ef}: sq8 recall@{K} {recall:.4f}, float32 {plain_recall:.4f}")
+    assert recall >= floor, (recall, plain_recall)
+    # The codes cost little recall at equal ef: the re-ranking repairs most of their errors.
+    assert recall >= plain_recall - 0.01, (recall, plain_recall)
+    # Exact search never reads the codes.
+    exact = index.search(Q, k=K, exact=True)
+    np.testing.assert_array_equal(exact.ids, truth.ids)
+    assert (exact.n_code_distance_computations == 0).all()
+    # Walk counted in codes, exact distances for the re-ranking of max(k, ef) only.
+    assert (found.n_distance_computations <= max(K, ef)).all()
+    assert (found.n_code_distance_computations > found.n_distance_computations).all()
+    assert_exact_distances(X, Q, found, metric)
+
+
+def assert_exact_distances(X: np.ndarray, Q: np.ndarray, found, metric: str) -> None:
+    X64, Q64 = X.astype(np.float64), Q.astype(np.float64)
+    if metric == "cosine":
+        X64 /= np.linalg.norm(X64, axis=1, keepdims=True)
+        Q64 /= np.linalg.norm(Q64, axis=1, keepdims=True)
+    squared = ((X64[found.ids] - Q64[:, None, :]) ** 2).sum(axis=2)
+    want = squared / 2 if metric == "cosine" else np.sqrt(squared)
+    np.testing.assert_allclose(found.distances, want, rtol=1e-4, atol=1e-5)
+    assert (np.diff(found.distances, axis=1) >= 0).all()
+
+
+def test_sq8_recall_on_the_shipped_words() -> None:
+    _, words = load_default_word_vectors()
+    check_recall(words[:9000], words[9000:], "cosine", ef=64, floor=0.985)
+
+
+def test_sq8_recall_on_shipped_series_as_vectors() -> None:
+    X, _, Q, _ = datasets.load_ucr("Crop")
+    check_recall(X, Q[:2000], "euclidean", ef=48, floor=0.985)
+
+
+def test_sq8_recall_on_glove(shared_data: Path) -> None:
+    words = np.load(shared_data / "wordvec" / "glove.6B.50d.float32.npy", mmap_mode="r")
+    X = np.asarray(words[:50_000], dtype=np.float32)
+    check_recall(X[:-1000], X[-1000:], "cosine", ef=96, floor=0.98)
+
+
+def test_sq8_recall_on_long_ucr_series(shared_data: Path) -> None:
+    # FordA: 500 values a series; train as the index, test as the queries.
+    X, _, Q, _ = datasets.load_ucr("FordA", shared_data / "ucr" / "UCRArchive_2018")
+    check_recall(X, Q[:500], "euclidean", ef=96, floor=0.98)
+
+
+@pytest.fixture
+def words_index() -> tuple[Index, np.ndarray]:
+    _, words = load_default_word_vectors()
+    return Index.build(words[:4000], "cosine", quantization="sq8", seed=1), words[4000:4300]
+
+
+def test_quantization_is_reported(words_index: tuple[Index, np.ndarray]) -> None:
+    index, _ = words_index
+    assert nswg.QUANTIZATIONS == (None, "sq8")
+    assert index.quantization == "sq8" and Index.build(np.eye(3)).quantization is None
+    assert "quantization='sq8'" in repr(index)
+
+
+def test_nbytes_counts_rows_codes_and_lists(words_index: tuple[Index, np.ndarray]) -> None:
+    index, _ = words_index
+    plain = Index.build(load_default_word_vectors()[1][:4000], "cosine", seed=1)
+    n, d = 4000, index.dim
+    # d = 50: codes padded by 6 bytes at the end, steps by 6 values to whole blocks of 8.
+    assert index.nbytes - plain.nbytes == n * d + 6 + 4 * (d + 56)
+    assert plain.nbytes >= 4 * n * d + 4 * n * plain.max_degree
+
+
+def test_save_load_and_pickle_keep_codes_and_answers(
+    words_index: tuple[Index, np.ndarray], tmp_path: Path
+) -> None:
+    index, Q = words_index
+    path = tmp_path / "sq8.nswg"
+    index.save(path)
+    before = index.search(Q, k=K, ef=32)
+    for back in (Index.load(path), pickle.loads(pickle.dumps(index))):
+        assert back.quantization == "sq8" and back.nbytes == index.nbytes
+        after = back.search(Q, k=K, ef=32)
+        np.testing.assert_array_equal(after.ids, before.ids)
+        np.testing.assert_array_equal(after.distances, before.distances)
+        np.testing.assert_array_equal(
+            after.n_code_distance_computations, before.n_code_distance_computations
+        )
+    assert path.read_bytes() == index._core.to_bytes()
+
+
+def test_add_remove_compact_keep_codes_in_step() -> None:
+    _, words = load_default_word_vectors()
+    index = Index.build(words[:3000], "cosine", quantization="sq8", seed=2)
+    first = index.add(words[3000:6000], progress=False)
+    assert first[0] == 3000 and index.nbytes > 0
+    Q = words[6000:6300]
+    # An added row is found at distance 0 through its code.
+    hit = index.search(words[4500], k=1)
+    assert hit.ids[0] == 4500 and hit.distances[0] == pytest.approx(0, abs=1e-6)
+    removed = np.arange(0, 6000, 3)
+    index.remove(removed)
+    found = index.search(Q, k=K)
+    assert not np.isin(found.ids, removed).any()
+    truth = index.search(Q, k=K, exact=True)
+    assert recall_at_k(found.distances, truth.distances) >= 0.95
+    nbytes = index.nbytes
+    old = index.compact(progress=False)
+    assert index.nbytes < nbytes and len(old) == 4000
+    found = index.search(Q, k=K)
+    truth = index.search(Q, k=K, exact=True)
+    assert recall_at_k(found.distances, truth.distances) >= 0.95
+    assert_exact_distances(words[old], Q, found, "cosine")
+
+
+@pytest.mark.parametrize(
+    ("quantization", "metric", "error", "match"),
+    [
+        ("sq4", "euclidean", ValueError, "unknown quantization 'sq4'.*None, 'sq8'"),
+        (8, "euclidean", TypeError, "quantization must be one of"),
+        ("sq8", "dtw", ValueError, "not available under metric='dtw'"),
+    ],
+)
+def test_bad_quantization_is_refused(quantization, metric, error, match) -> None:
+    with pytest.raises(error, match=match):
+        Index.build(np.eye(4), metric, quantization=quantization)
+
+
+def test_spelling_is_forgiven_as_for_metrics() -> None:
+    assert Index.build(np.eye(4) + 1, quantization=" SQ8 ").quantization == "sq8"
