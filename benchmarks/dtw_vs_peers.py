@@ -108,7 +108,9 @@ def band_cells(length: int, radius: int) -> int:
 
 
 def nswg_pairs(a: np.ndarray, b: np.ndarray, radius: int) -> np.ndarray:
-    return np.array([[_core.dtw(x, y, radius) for y in b] for x in a])
+    return np.array(
+        [[_core.dtw(x, y, channels=1, sakoe_chiba_radius=radius) for y in b] for x in a]
+    )
 
 
 def dtai_pairs(a: np.ndarray, b: np.ndarray, radius: int) -> np.ndarray:

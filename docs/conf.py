@@ -46,6 +46,7 @@ numpydoc_validation_exclude = {
     r"^nswg\.SearchResult$",
     r"^nswg\.GraphStats$",
     r"\.UCRSummary$",
+    r"\.DTWWindow$",
     r"^nswg\.distributed\.ShardedIndex$",
     r"^nswg\.distributed\.ShardInfo$",
 }

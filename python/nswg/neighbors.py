@@ -24,6 +24,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
@@ -45,9 +46,10 @@ from nswg._validation import (
     non_negative_int,
     thread_count,
 )
+from nswg.datasets import ucr_window_radius
 from nswg.index import Index
 
-__all__ = ["KNeighborsClassifier", "NearestNeighbors"]
+__all__ = ["DTWWindow", "KNeighborsClassifier", "NearestNeighbors", "learn_dtw_window"]
 
 #: Weights of the neighbours' votes: a name, or a function of the distances array.
 Weights = Union[str, Callable[[np.ndarray], np.ndarray]]
@@ -631,3 +633,114 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@dataclass(frozen=True)
+class DTWWindow:
+    """The Sakoe-Chiba window :func:`learn_dtw_window` chose, and what it measured.
+
+    Attributes
+    ----------
+    window_percent : int
+        The window in percent of the series length, as DataSummary's ``DTW (learned_w)`` gives
+        it: the smallest of those with the lowest leave-one-out error.
+    radius : int
+        That window as a radius in time steps, ``ceil(window_percent * sz / 100)``
+        (:func:`nswg.datasets.ucr_window_radius`), what :meth:`nswg.Index.build` takes.
+    error : float
+        Its leave-one-out 1-NN error on the training set.
+    errors : numpy.ndarray of float64, shape=(max_percent + 1,)
+        The leave-one-out error of every window from 0% to ``max_percent``.
+    n_distance_computations : int
+        DTW computations the whole search made (each window's searches, windows of the same
+        radius searched once).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg.neighbors import DTWWindow
+    >>> DTWWindow(3, 5, 0.1, np.array([0.2, 0.2, 0.15, 0.1]), 1200).radius
+    5
+    """
+
+    window_percent: int
+    radius: int
+    error: float
+    errors: np.ndarray
+    n_distance_computations: int
+
+
+def learn_dtw_window(
+    X: Any, y: Any, *, max_percent: int = 100, n_jobs: int | None = None
+) -> DTWWindow:
+    """Learn the Sakoe-Chiba window of DTW by leave-one-out 1-NN on the training set.
+
+    The UCR archive's ``DTW (learned_w)`` procedure: every window from 0% to ``max_percent``
+    of the series length, each series classified by its nearest other training series (ties
+    to the first), the smallest window of the lowest error kept. Each window runs one exact
+    search of the training set against itself, with the lower bounds and early abandoning of
+    :meth:`nswg.Index.search`; windows that round to the same radius are searched once.
+
+    Parameters
+    ----------
+    X : array-like, shape=(n_ts, sz) or (n_ts, sz, d)
+        Training series of equal length (univariate, or multivariate as tslearn's arrays).
+    y : array-like, shape=(n_ts,)
+        Their classes.
+    max_percent : int, default=100
+        The widest window tried, in percent of ``sz``.
+    n_jobs : int, optional
+        Threads, as the estimators count them (None: one per core).
+
+    Returns
+    -------
+    DTWWindow
+
+    Raises
+    ------
+    ValueError
+        Fewer than two series, labels that do not match them, series with NaN padding
+        (variable-length data, for which the percentages of the archive have no single
+        length), or ``max_percent`` above 100.
+
+    Examples
+    --------
+    >>> from nswg.datasets import load_ucr
+    >>> from nswg.neighbors import learn_dtw_window
+    >>> X, y, _, _ = load_ucr("CBF")
+    >>> found = learn_dtw_window(X, y)
+    >>> found.window_percent, found.radius, found.error   # the archive's learned_w: 11
+    (11, 15, 0.0)
+    """
+    rows, channels = as_rows_and_channels(X, "X", "dtw")
+    labels = np.asarray(y)
+    if labels.shape != (len(rows),):
+        raise ValueError(
+            f"y must have one label per series ({len(rows)}), got shape {labels.shape}"
+        )
+    if len(rows) < 2:
+        raise ValueError("leave-one-out needs at least two training series")
+    if np.isnan(rows).any():
+        raise ValueError("X holds NaN: learning a window needs series of equal length")
+    widest = non_negative_int(max_percent, "max_percent")
+    if widest > 100:
+        raise ValueError(f"max_percent must be at most 100, got {widest}")
+    sz = rows.shape[1] // channels
+    series = rows.reshape(len(rows), sz, channels) if channels > 1 else rows
+    threads = _n_threads(n_jobs)
+    by_radius: dict[int, float] = {}
+    errors = np.empty(widest + 1)
+    computed = 0
+    for percent in range(widest + 1):
+        radius = ucr_window_radius(percent, sz)
+        if radius not in by_radius:
+            index = Index.build(series, metric="dtw", radius=radius, graph=False, progress=False)
+            found = index.search(series, k=2, exact=True, n_threads=threads)
+            # A series finds itself first, unless an identical one comes before it by id.
+            own = found.ids[:, 0] == np.arange(len(rows))
+            nearest = np.where(own, found.ids[:, 1], found.ids[:, 0])
+            by_radius[radius] = float(np.mean(labels[nearest] != labels))
+            computed += int(np.sum(found.n_distance_computations))
+        errors[percent] = by_radius[radius]
+    best = int(np.argmin(errors))  # the first, smallest, of the tied windows
+    return DTWWindow(best, ucr_window_radius(best, sz), float(errors[best]), errors, computed)
