@@ -118,6 +118,13 @@ class Index:
     def from_bytes(data: bytes) -> Index:
         """An index from the bytes of `to_bytes`; bytes that are not one raise `IndexFileError`."""
 
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """The stored rows (n_ids, dim) float32, read-only and without a copy; the array keeps the
+        index alive, and `add` and `compact` refuse to run while it is."""
+
+    def get_vectors(self, ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.float32]:
+        """The stored rows of the points `ids`, copied, (len(ids), dim) float32."""
+
     def __len__(self) -> int:
         """Number of points not removed."""
 

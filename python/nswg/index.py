@@ -525,6 +525,75 @@ class Index:
             old = self._core.compact(n_threads=threads, progress=report)
         return old.astype(np.int64)
 
+    def get_vectors(self, ids: Any) -> np.ndarray:
+        """The stored vectors of points, copied.
+
+        They are the rows as the index keeps them: float32; under ``metric="cosine"``
+        normalised to unit length (the index ranks by the Euclidean distance between unit
+        vectors); under ``metric="dtw"`` series of ``dim`` values, time step after time step,
+        a shorter series with its trailing NaN padding.
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            Ids of points not removed; an id may repeat.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape=(dim,) for one int id, else (len(ids), dim)
+
+        Raises
+        ------
+        ValueError
+            An id out of range, negative or removed.
+        TypeError
+            Ids that are not integers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build([[3.0, 4.0], [0.0, 2.0]], metric="cosine")
+        >>> index.get_vectors([1, 0]).tolist()
+        [[0.0, 1.0], [0.6000000238418579, 0.800000011920929]]
+        >>> index.get_vectors(1).tolist()
+        [0.0, 1.0]
+        """
+        single = np.ndim(ids) == 0
+        rows = self._core.get_vectors(np.ascontiguousarray(as_ids(ids), dtype=np.uint64))
+        return rows[0] if single else rows
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All the stored vectors, a read-only view of the index's own memory (no copy).
+
+        Shape (:attr:`n_ids`, :attr:`dim`), float32, row ``i`` the point of id ``i``, as
+        :meth:`get_vectors` returns them (normalised under cosine, NaN-padded series under
+        DTW); the rows of removed points stay until :meth:`compact`. The array keeps the index
+        alive. Since :meth:`add` and :meth:`compact` may move the rows, they raise
+        ``BufferError`` while such an array (or a view of it) exists, as a ``bytearray`` does
+        when resized under a ``memoryview``: delete it first, or take a copy with
+        ``numpy.array(index.vectors)``. :meth:`remove`, searches, :meth:`save` and pickling
+        are unaffected.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.eye(3))
+        >>> rows = index.vectors
+        >>> rows.shape, rows.flags.writeable, rows.flags.owndata
+        ((3, 3), False, False)
+        >>> index.add([[1.0, 1.0, 1.0]])
+        Traceback (most recent call last):
+            ...
+        BufferError: 1 view(s) of Index.vectors are alive and this call may move the rows: ...
+        >>> del rows
+        >>> index.add([[1.0, 1.0, 1.0]]).tolist()
+        [3]
+        """
+        return self._core.vectors()
+
     def _distance_work(self) -> int:
         sz = self.dim // self.channels
         return self.channels * _distance_work(sz, self.radius if self.metric == "dtw" else 0)

@@ -49,6 +49,8 @@ pub enum Error {
     IdOutOfRange { id: u64, max: usize },
     #[error("id {id} is removed already, or given twice")]
     AlreadyRemoved { id: u64 },
+    #[error("point {id} is removed: it has no vector any more")]
+    Removed { id: u64 },
     #[error("cannot remove every point of an index: build a new one instead")]
     RemovingEverything,
     #[error("not a valid nswg index: {0}")]

@@ -269,6 +269,34 @@ impl Index {
             + self.prepared.nbytes()
     }
 
+    /// The stored rows, row-major: [`Index::n_ids`] rows of [`Index::dim`] values, removed
+    /// points included, as the metric keeps them (unit length under cosine, series with their
+    /// trailing NaN padding).
+    pub fn vectors(&self) -> &[f32] {
+        self.points.as_slice()
+    }
+
+    /// The stored rows of the points `ids`, one after another, as in [`Index::vectors`]. An id
+    /// out of range or removed is an error.
+    pub fn get_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
+        let dim = self.dim();
+        let mut rows = Vec::with_capacity(ids.len() * dim);
+        for &id in ids {
+            if id >= self.n_ids() as u64 {
+                return Err(Error::IdOutOfRange {
+                    id,
+                    max: self.n_ids(),
+                });
+            }
+            if self.removed.contains(id as u32) {
+                return Err(Error::Removed { id });
+            }
+            let start = id as usize * dim;
+            rows.extend_from_slice(&self.points.as_slice()[start..start + dim]);
+        }
+        Ok(rows)
+    }
+
     pub(crate) fn points(&self) -> &Points {
         &self.points
     }

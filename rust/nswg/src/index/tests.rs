@@ -980,3 +980,34 @@ fn sq8_is_refused_under_dtw_and_counted_in_nbytes() {
     assert_eq!(plain.nbytes(), 4 * n * dim + graph);
     assert_eq!(coded.nbytes(), plain.nbytes() + n * dim + 8 * dim);
 }
+
+#[test]
+fn vectors_come_back_as_stored_and_removed_ones_are_refused() {
+    let data = vec![3.0, 4.0, 1.0, 0.0, 0.0, 2.0];
+    let mut index = Index::build(data.clone(), 2, options(Metric::Euclidean)).unwrap();
+    assert_eq!(index.vectors(), data.as_slice());
+    assert_eq!(
+        index.get_vectors(&[2, 0]).unwrap(),
+        vec![0.0, 2.0, 3.0, 4.0]
+    );
+    assert_eq!(index.get_vectors(&[]).unwrap(), Vec::<f32>::new());
+    assert_eq!(
+        index.get_vectors(&[3]),
+        Err(Error::IdOutOfRange { id: 3, max: 3 })
+    );
+    index.remove(&[1]).unwrap();
+    assert_eq!(index.get_vectors(&[1]), Err(Error::Removed { id: 1 }));
+    assert_eq!(index.vectors().len(), 6, "removed rows stay until compact");
+
+    let cosine = Index::build(data, 2, options(Metric::Cosine)).unwrap();
+    assert_eq!(cosine.get_vectors(&[0]).unwrap(), vec![0.6, 0.8]);
+
+    let dtw = options(Metric::Dtw {
+        band: Band::Full,
+        channels: 1,
+    });
+    let series = Index::build(vec![1.0, 2.0, f32::NAN, 1.0, 2.0, 3.0], 3, dtw).unwrap();
+    let row = series.get_vectors(&[0]).unwrap();
+    assert_eq!(row[..2], [1.0, 2.0]);
+    assert!(row[2].is_nan(), "the padding is kept");
+}
