@@ -15,7 +15,7 @@ use pyo3::types::PyBytes;
 
 use nswg::{
     persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, Quantization,
-    QueryOptions,
+    QueryOptions, RangeOptions,
 };
 
 use crate::errors::{load_to_py, py_err, to_py};
@@ -237,6 +237,55 @@ impl PyIndex {
         Ok((
             ids.into_pyarray(py),
             distances.into_pyarray(py),
+            found.n_distance_computations.into_pyarray(py),
+            found.n_lower_bound_computations.into_pyarray(py),
+            found.n_dtw_cells.into_pyarray(py),
+            found.n_code_distance_computations.into_pyarray(py),
+        ))
+    }
+
+    /// Every point within `radius` of each row of `queries` (as in `search`), nearest first.
+    /// Returns offsets (m + 1,) uint64 into ids (int64) and distances (float32): query `q`'s
+    /// points are `ids[offsets[q]:offsets[q + 1]]`; then the four counts of `search`.
+    #[pyo3(signature = (queries, *, radius, max_results, ef, n_searches, exact, n_threads))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn search_radius<'py>(
+        &self,
+        py: Python<'py>,
+        queries: PyReadonlyArray2<'py, f32>,
+        radius: f32,
+        max_results: Option<usize>,
+        ef: usize,
+        n_searches: usize,
+        exact: bool,
+        n_threads: usize,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f32>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+    )> {
+        let (data, width) = to_rows(&queries);
+        let options = RangeOptions {
+            radius,
+            max_results,
+            ef,
+            n_searches,
+            exact,
+        };
+        let found = self
+            .reading(py, |index| {
+                with_threads(n_threads, || index.search_radius(data, width, &options))
+            })?
+            .map_err(|e| to_py(e, Some("queries")))?;
+        let offsets: Vec<u64> = found.offsets.iter().map(|&o| o as u64).collect();
+        Ok((
+            offsets.into_pyarray(py),
+            found.ids.into_pyarray(py),
+            found.distances.into_pyarray(py),
             found.n_distance_computations.into_pyarray(py),
             found.n_lower_bound_computations.into_pyarray(py),
             found.n_dtw_cells.into_pyarray(py),

@@ -34,6 +34,8 @@ pub enum Error {
     ZeroNorm { row: usize },
     #[error("k must be between 1 and the number of points ({n}), got {k}")]
     InvalidK { k: usize, n: usize },
+    #[error("radius must be a finite distance >= 0, got {radius}")]
+    InvalidRadius { radius: f32 },
     #[error("{name} must be {requirement}, got {value}")]
     InvalidParameter {
         name: &'static str,
