@@ -3,6 +3,8 @@ series and GloVe words (the shared data when present, the shipped set otherwise)
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from conftest import SHARED_DATA
@@ -79,13 +81,26 @@ def test_euclidean_range_search_equals_numpy(name):
     assert recall >= 0.95
 
 
-def test_cosine_range_search_on_glove_equals_numpy():
-    vectors = np.asarray(words(20_000), dtype=np.float32)
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = unit[::997][:20]
-    distances = 1 - queries.astype(np.float64) @ unit.T.astype(np.float64)
+def cosine_distances(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    def unit(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float64)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    return 1 - unit(queries) @ unit(vectors).T
+
+
+def test_exact_cosine_range_search_on_all_of_glove_equals_numpy():
+    vectors = np.asarray(words(400_000), dtype=np.float32)  # 10,000 without the shared data
+    queries = vectors[::19_997][:20]
+    distances = cosine_distances(queries, vectors)
     exact_only = Index.build(vectors, metric="cosine", graph=False)
     assert_equals_brute_force(exact_only, queries, distances, 40, exact=True, atol=1e-5)
+
+
+def test_cosine_range_search_on_glove_equals_numpy():
+    vectors = np.asarray(words(20_000), dtype=np.float32)
+    queries = vectors[::997][:20]
+    distances = cosine_distances(queries, vectors)
     index = Index.build(vectors, metric="cosine", seed=3)
     recall = assert_equals_brute_force(index, queries, distances, 40, exact=False, atol=1e-5)
     assert recall >= 0.95
@@ -110,6 +125,29 @@ def test_a_batch_splits_per_query_and_max_results_keeps_the_nearest(rng):
     everything = index.search_radius(X[0], 1e300, exact=True)
     assert len(everything.ids) == 500
     assert index.search_radius(X[0] + 100, 1.0).ids.size == 0
+
+
+def test_the_dtw_scan_prunes_with_its_lower_bounds():
+    X, _, Xt, _ = load_ucr("Trace")
+    index = Index.build(X, metric="dtw", window=0.03, graph=False)
+    res = index.search_radius(Xt[:10], 3.0, exact=True)
+    assert (res.n_lower_bound_computations > 0).all()
+    full = len(X) * X.shape[1] * (2 * index.radius + 1)
+    assert (res.n_dtw_cells < full).all(), "abandoned or skipped past the radius"
+
+
+def test_threads_pickle_and_save_change_no_answer(rng, tmp_path):
+    X = rng.normal(size=(2000, 8))
+    index = Index.build(X, seed=4)
+    index.save(tmp_path / "i.nswg")
+    copies = [pickle.loads(pickle.dumps(index)), Index.load(tmp_path / "i.nswg")]
+    for exact in (True, False):
+        one = index.search_radius(X[:50], 1.5, exact=exact, n_threads=1)
+        for other in [index.search_radius(X[:50], 1.5, exact=exact, n_threads=2)] + [
+            c.search_radius(X[:50], 1.5, exact=exact) for c in copies
+        ]:
+            for a, b in zip(one.ids, other.ids):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_removed_points_are_never_returned(rng):
