@@ -44,6 +44,7 @@ numpydoc_validation_checks = {"PR01", "PR02", "PR03", "PR10", "RT02", "SS01", "G
 numpydoc_validation_exclude = {
     r"^nswg\.Index$",
     r"^nswg\.SearchResult$",
+    r"^nswg\.RangeResult$",
     r"^nswg\.GraphStats$",
     r"\.UCRSummary$",
     r"\.DTWWindow$",

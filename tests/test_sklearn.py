@@ -20,7 +20,12 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from nswg.datasets import load_ucr, ucr_summary, ucr_window_radius  # noqa: E402
-from nswg.neighbors import KNeighborsClassifier, NearestNeighbors  # noqa: E402
+from nswg.neighbors import (  # noqa: E402
+    KNeighborsClassifier,
+    KNeighborsRegressor,
+    KNeighborsTransformer,
+    NearestNeighbors,
+)
 
 #: Estimators put through sklearn's checks: each metric, exact and graph search, both weights.
 CHECKED = [
@@ -31,6 +36,10 @@ CHECKED = [
     NearestNeighbors(),
     NearestNeighbors(metric="dtw", radius=2, exact=True),
     NearestNeighbors(metric="cosine"),
+    KNeighborsTransformer(),
+    KNeighborsTransformer(mode="connectivity", metric="dtw", exact=True),
+    KNeighborsRegressor(),
+    KNeighborsRegressor(metric="dtw", window=0.1, weights="distance"),
 ]
 
 #: Checks that fail by design, with the reason, per estimator.
@@ -304,3 +313,103 @@ def test_flags_of_the_queries_take_only_booleans(rng):
         nn.kneighbors(X[:2], return_distance="False")
     with pytest.raises(TypeError, match="exact must be True or False"):
         nn.set_params(exact="True").kneighbors(X[:2])
+
+
+# --- the k-neighbours graph, radius neighbours, the transformer and the regressor -------------
+
+
+@pytest.mark.parametrize("mode", ["distance", "connectivity"])
+def test_kneighbors_graph_equals_sklearn(rng, mode):
+    X, Q = rng.normal(size=(400, 6)), rng.normal(size=(30, 6))
+    ours = NearestNeighbors(n_neighbors=4, exact=True).fit(X)
+    theirs = SkNearestNeighbors(n_neighbors=4).fit(X)
+    for queries in (Q, None):
+        a = ours.kneighbors_graph(queries, mode=mode)
+        b = theirs.kneighbors_graph(queries, mode=mode)
+        assert a.format == "csr" and a.shape == b.shape
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_radius_neighbors_equals_sklearn(exact):
+    X, _, Xt, _ = load_ucr("ECG200")
+    ours = NearestNeighbors(exact=exact).fit(X)
+    theirs = SkNearestNeighbors().fit(X)
+    radius = 4.0
+    found = total = 0
+    for queries in (Xt[:40], None):
+        distances, indices = ours.radius_neighbors(queries, radius=radius)
+        sk_distances, sk_indices = theirs.radius_neighbors(queries, radius=radius)
+        assert distances.dtype == object and len(indices) == len(sk_indices)
+        for d, i, sd, si in zip(distances, indices, sk_distances, sk_indices):
+            if exact:
+                np.testing.assert_array_equal(np.sort(i), np.sort(si))
+                np.testing.assert_allclose(d, np.sort(sd), rtol=1e-5)
+            found += np.isin(i, si).sum()
+            total += len(si)
+    assert total > 500 and found >= 0.95 * total
+    graph = ours.radius_neighbors_graph(Xt[:40], radius=radius, mode="distance")
+    sk_graph = theirs.radius_neighbors_graph(Xt[:40], radius=radius, mode="distance")
+    if exact:
+        assert (graph != 0).sum() == (sk_graph != 0).sum()
+        np.testing.assert_allclose(graph.toarray(), sk_graph.toarray(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="radius="):
+        ours.radius_neighbors(Xt[:2])
+
+
+@pytest.mark.parametrize("mode", ["distance", "connectivity"])
+def test_the_transformer_gives_sklearns_graph(rng, mode):
+    from sklearn.neighbors import KNeighborsTransformer as SkKNeighborsTransformer
+
+    X = rng.normal(size=(300, 5))
+    ours = KNeighborsTransformer(mode=mode, n_neighbors=6, exact=True).fit_transform(X)
+    theirs = SkKNeighborsTransformer(mode=mode, n_neighbors=6).fit_transform(X)
+    assert ours.shape == (300, 300) and ours.format == "csr"
+    assert (ours.getnnz(axis=1) == (7 if mode == "distance" else 6)).all()
+    np.testing.assert_array_equal(ours.indices, theirs.indices)
+    np.testing.assert_allclose(ours.data, theirs.data, rtol=1e-5, atol=1e-6)
+    # The graph search finds the same neighbours on data this easy.
+    graph = KNeighborsTransformer(mode=mode, n_neighbors=6).fit_transform(X)
+    assert np.mean(graph.indices == theirs.indices) > 0.99
+
+
+def test_the_transformer_feeds_isomap_tsne_and_dbscan_as_sklearns_does():
+    from sklearn.cluster import DBSCAN
+    from sklearn.manifold import TSNE, Isomap
+    from sklearn.neighbors import KNeighborsTransformer as SkKNeighborsTransformer
+
+    X, _, _, _ = load_ucr("SyntheticControl")
+    k = 10
+
+    def both(downstream):
+        ours = make_pipeline(KNeighborsTransformer(n_neighbors=k, exact=True), clone(downstream))
+        theirs = make_pipeline(SkKNeighborsTransformer(n_neighbors=k), clone(downstream))
+        return ours, theirs
+
+    ours, theirs = both(Isomap(n_neighbors=k, metric="precomputed"))
+    np.testing.assert_allclose(
+        np.abs(ours.fit_transform(X)), np.abs(theirs.fit_transform(X)), rtol=1e-3, atol=1e-3
+    )
+    ours, theirs = both(DBSCAN(eps=4.0, min_samples=5, metric="precomputed"))
+    np.testing.assert_array_equal(ours.fit_predict(X), theirs.fit_predict(X))
+    tsne = TSNE(metric="precomputed", init="random", perplexity=3, random_state=0, max_iter=250)
+    ours, theirs = both(tsne)
+    embedded = ours.fit_transform(X)
+    assert embedded.shape == (len(X), 2) and np.isfinite(embedded).all()
+    assert ours[-1].kl_divergence_ == pytest.approx(theirs.fit(X)[-1].kl_divergence_, rel=1e-3)
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_the_regressor_predicts_what_sklearns_predicts(rng, weights):
+    from sklearn.neighbors import KNeighborsRegressor as SkKNeighborsRegressor
+
+    X, Q = rng.normal(size=(500, 4)), rng.normal(size=(50, 4))
+    y = np.column_stack([X.sum(axis=1), np.sin(X[:, 0])])
+    for target in (y[:, 0], y):
+        ours = KNeighborsRegressor(n_neighbors=5, weights=weights, exact=True).fit(X, target)
+        theirs = SkKNeighborsRegressor(n_neighbors=5, weights=weights).fit(X, target)
+        np.testing.assert_allclose(ours.predict(Q), theirs.predict(Q), rtol=1e-5, atol=1e-6)
+        assert ours.predict(Q).shape == theirs.predict(Q).shape
+        assert ours.score(Q, target[:50] * 0 + theirs.predict(Q)) == pytest.approx(1.0)

@@ -13,13 +13,14 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 
 from nswg._core import __version__
 from nswg.errors import IndexFileError, ShardUnavailableError
-from nswg.index import QUANTIZATIONS, GraphStats, Index, SearchResult
+from nswg.index import QUANTIZATIONS, GraphStats, Index, RangeResult, SearchResult
 
 __all__ = [
     "QUANTIZATIONS",
     "GraphStats",
     "Index",
     "IndexFileError",
+    "RangeResult",
     "SearchResult",
     "ShardUnavailableError",
     "__version__",

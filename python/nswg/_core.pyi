@@ -85,6 +85,29 @@ class Index:
         computations, the lower-bound computations, the DTW cells computed and the distances
         estimated from codes, (m,) uint64 each."""
 
+    def search_radius(
+        self,
+        queries: npt.NDArray[np.float32],
+        *,
+        radius: float,
+        max_results: int | None,
+        ef: int,
+        n_searches: int,
+        exact: bool,
+        n_threads: int,
+    ) -> tuple[
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+    ]:
+        """Every point within `radius` of each row of `queries` (as in `search`), nearest first.
+        Returns offsets (m + 1,) uint64 into ids (int64) and distances (float32): query `q`'s
+        points are `ids[offsets[q]:offsets[q + 1]]`; then the four counts of `search`."""
+
     def add(
         self,
         vectors: npt.NDArray[np.float32],
@@ -117,6 +140,13 @@ class Index:
     @staticmethod
     def from_bytes(data: bytes) -> Index:
         """An index from the bytes of `to_bytes`; bytes that are not one raise `IndexFileError`."""
+
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """The stored rows (n_ids, dim) float32, read-only and without a copy; the array keeps the
+        index alive, and `add` and `compact` refuse to run while it is."""
+
+    def get_vectors(self, ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.float32]:
+        """The stored rows of the points `ids`, copied, (len(ids), dim) float32."""
 
     def __len__(self) -> int:
         """Number of points not removed."""

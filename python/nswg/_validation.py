@@ -48,6 +48,17 @@ def positive_int(value: Any, name: str) -> int:
     return n
 
 
+def distance_radius(value: Any) -> float:
+    """``value`` as a search radius: a real number, finite and at least 0, at most float32's
+    largest (the distances it is compared with are float32)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"radius must be a real number, got {value!r}")
+    radius = float(value)
+    if not (radius >= 0 and math.isfinite(radius)):
+        raise ValueError(f"radius must be a finite distance >= 0, got {radius}")
+    return min(radius, float(np.finfo(np.float32).max))
+
+
 def as_seed(value: Any) -> int:
     """Any integer as a 64-bit seed (negative ones wrap, as numpy's do not need to)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

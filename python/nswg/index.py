@@ -22,6 +22,7 @@ from nswg._validation import (
     as_rows_and_channels,
     as_seed,
     band_radius,
+    distance_radius,
     flag,
     graph_shape,
     index_rows,
@@ -32,7 +33,15 @@ from nswg._validation import (
 )
 from nswg.errors import IndexFileError
 
-__all__ = ["METRICS", "QUANTIZATIONS", "GraphStats", "Index", "IndexFileError", "SearchResult"]
+__all__ = [
+    "METRICS",
+    "QUANTIZATIONS",
+    "GraphStats",
+    "Index",
+    "IndexFileError",
+    "RangeResult",
+    "SearchResult",
+]
 
 #: Default beam width of the graph search (the result store keeps ``max(k, ef)`` points).
 DEFAULT_EF = 48
@@ -98,6 +107,53 @@ class SearchResult:
     n_code_distance_computations: IntOrArray = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.ids, self.distances))
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """Answer of :meth:`Index.search_radius`: every point within the radius of each query.
+
+    Unpacks as ``ids, distances = index.search_radius(...)``. Queries find different numbers
+    of points, so a batch's answers are lists with one array per query.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of int64, shape=(n_found,), or a list of them, one per query
+        Ids of the points within the radius, ordered by (distance, id): nearest first, ties by
+        id.
+    distances : numpy.ndarray of float32, or a list of them, as ``ids``
+        Their distances to the query, each at most the radius.
+    n_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        Exact distances computed for each query, as in :class:`SearchResult`; a graph search
+        that widened its beam counts every round.
+    n_lower_bound_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        As in :class:`SearchResult`.
+    n_dtw_cells : int or numpy.ndarray of int64, shape=(n_queries,)
+        As in :class:`SearchResult`.
+    n_code_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
+        As in :class:`SearchResult`.
+
+    Examples
+    --------
+    >>> from nswg import Index
+    >>> index = Index.build([[0.0], [1.0], [2.0], [5.0]])
+    >>> res = index.search_radius([[0.5], [4.0]], radius=1.5, exact=True)
+    >>> [ids.tolist() for ids in res.ids]
+    [[0, 1, 2], [3]]
+    >>> ids, distances = index.search_radius([0.5], radius=1.0, exact=True)
+    >>> ids.tolist(), distances.tolist()
+    ([0, 1], [0.5, 0.5])
+    """
+
+    ids: np.ndarray | list[np.ndarray]
+    distances: np.ndarray | list[np.ndarray]
+    n_distance_computations: IntOrArray
+    n_lower_bound_computations: IntOrArray = 0
+    n_dtw_cells: IntOrArray = 0
+    n_code_distance_computations: IntOrArray = 0
+
+    def __iter__(self) -> Iterator[np.ndarray | list[np.ndarray]]:
         return iter((self.ids, self.distances))
 
 
@@ -420,6 +476,99 @@ class Index:
             )
         return SearchResult(ids, distances, counts, bounds, cells, codes)
 
+    def search_radius(
+        self,
+        q: Any,
+        radius: float,
+        *,
+        max_results: int | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = DEFAULT_N_SEARCHES,
+        n_threads: int = 0,
+    ) -> RangeResult:
+        """Find every point within ``radius`` of each query.
+
+        The exact search compares every point with the query, each distance computed with the
+        radius as its bound (so under DTW the cascade of LB_Kim, LB_Keogh and early abandoning
+        prunes most of them). The graph search runs :meth:`search` with a beam of ``ef``
+        points and, while every point it keeps is within the radius (so more may be), again
+        with a beam twice as wide, up to the whole index: it may miss points in a region the
+        walk never reached, as a k-NN search may.
+
+        Parameters
+        ----------
+        q : array-like
+            One query or a batch, as in :meth:`search`.
+        radius : float
+            The largest distance returned, in the index's metric (``1 - cos`` under cosine),
+            compared with the float32 distances returned: a point is returned exactly when its
+            reported distance is at most ``radius`` rounded to float32.
+        max_results : int, optional
+            Return only the nearest this many within the radius; default all.
+        exact : bool, default=False
+            Scan every point instead of walking the graph. True or False only.
+        ef : int, optional
+            First beam width of the graph search; default ``max(max_results, 48)``.
+        n_searches : int, default=2
+            Restarts of each graph search, as in :meth:`search`.
+        n_threads : int, default=0
+            Threads for a batch; 0 uses one per core.
+
+        Returns
+        -------
+        RangeResult
+            ``ids`` and ``distances`` ordered by (distance, id): 1-D arrays for one query, lists
+            of them for a batch; and the counts of the work done.
+
+        Raises
+        ------
+        ValueError
+            A negative, NaN or infinite radius, ``max_results`` or ``ef`` below 1, a graph
+            search of an index without a graph, or a bad query (as in :meth:`search`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> X = np.random.default_rng(0).normal(size=(1000, 3))
+        >>> index = Index.build(X)
+        >>> res = index.search_radius(X[:2], radius=0.3, exact=True)
+        >>> truth = [np.flatnonzero(np.linalg.norm(X - x, axis=1) <= 0.3) for x in X[:2]]
+        >>> [sorted(ids.tolist()) == t.tolist() for ids, t in zip(res.ids, truth)]
+        [True, True]
+        >>> graph = index.search_radius(X[:2], radius=0.3)
+        >>> [sorted(ids.tolist()) == t.tolist() for ids, t in zip(graph.ids, truth)]
+        [True, True]
+        """
+        single, queries = as_queries(q, self.dim, self.metric, self.channels)
+        radius = distance_radius(radius)
+        cap = None if max_results is None else positive_int(max_results, "max_results")
+        ef = max(cap or 0, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
+        offsets, ids, distances, *work = self._core.search_radius(
+            queries,
+            radius=radius,
+            max_results=cap,
+            ef=ef,
+            n_searches=positive_int(n_searches, "n_searches"),
+            exact=flag(exact, "exact"),
+            n_threads=thread_count(n_threads),
+        )
+        counts, bounds, cells, codes = (c.astype(np.int64) for c in work)
+        splits = offsets[1:-1].astype(np.intp)
+        if single:
+            return RangeResult(
+                ids, distances, int(counts[0]), int(bounds[0]), int(cells[0]), int(codes[0])
+            )
+        return RangeResult(
+            np.split(ids, splits),
+            np.split(distances, splits),
+            counts,
+            bounds,
+            cells,
+            codes,
+        )
+
     def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Insert more points into the built graph.
 
@@ -524,6 +673,75 @@ class Index:
         with _reporter(progress, len(self), self._distance_work(), "compacting") as report:
             old = self._core.compact(n_threads=threads, progress=report)
         return old.astype(np.int64)
+
+    def get_vectors(self, ids: Any) -> np.ndarray:
+        """The stored vectors of points, copied.
+
+        They are the rows as the index keeps them: float32; under ``metric="cosine"``
+        normalised to unit length (the index ranks by the Euclidean distance between unit
+        vectors); under ``metric="dtw"`` series of ``dim`` values, time step after time step,
+        a shorter series with its trailing NaN padding.
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            Ids of points not removed; an id may repeat.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape=(dim,) for one int id, else (len(ids), dim)
+
+        Raises
+        ------
+        ValueError
+            An id out of range, negative or removed.
+        TypeError
+            Ids that are not integers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build([[3.0, 4.0], [0.0, 2.0]], metric="cosine")
+        >>> index.get_vectors([1, 0]).tolist()
+        [[0.0, 1.0], [0.6000000238418579, 0.800000011920929]]
+        >>> index.get_vectors(1).tolist()
+        [0.0, 1.0]
+        """
+        single = np.ndim(ids) == 0
+        rows = self._core.get_vectors(np.ascontiguousarray(as_ids(ids), dtype=np.uint64))
+        return rows[0] if single else rows
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All the stored vectors, a read-only view of the index's own memory (no copy).
+
+        Shape (:attr:`n_ids`, :attr:`dim`), float32, row ``i`` the point of id ``i``, as
+        :meth:`get_vectors` returns them (normalised under cosine, NaN-padded series under
+        DTW); the rows of removed points stay until :meth:`compact`. The array keeps the index
+        alive. Since :meth:`add` and :meth:`compact` may move the rows, they raise
+        ``BufferError`` while such an array (or a view of it) exists, as a ``bytearray`` does
+        when resized under a ``memoryview``: delete it first, or take a copy with
+        ``numpy.array(index.vectors)``. :meth:`remove`, searches, :meth:`save` and pickling
+        are unaffected.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nswg import Index
+        >>> index = Index.build(np.eye(3))
+        >>> rows = index.vectors
+        >>> rows.shape, rows.flags.writeable, rows.flags.owndata
+        ((3, 3), False, False)
+        >>> index.add([[1.0, 1.0, 1.0]])
+        Traceback (most recent call last):
+            ...
+        BufferError: 1 view(s) of Index.vectors are alive and this call may move the rows: ...
+        >>> del rows
+        >>> index.add([[1.0, 1.0, 1.0]]).tolist()
+        [3]
+        """
+        return self._core.vectors()
 
     def _distance_work(self) -> int:
         sz = self.dim // self.channels

@@ -1,7 +1,8 @@
 """scikit-learn estimators on top of :class:`nswg.Index`.
 
-:class:`KNeighborsClassifier` and :class:`NearestNeighbors` follow the interface of
-``sklearn.neighbors`` and of tslearn's ``KNeighborsTimeSeriesClassifier``, so they work in
+:class:`KNeighborsClassifier`, :class:`KNeighborsRegressor`, :class:`KNeighborsTransformer`
+and :class:`NearestNeighbors` follow the interface of ``sklearn.neighbors`` and of tslearn's
+``KNeighborsTimeSeriesClassifier``, so they work in
 ``Pipeline``, ``GridSearchCV``, ``cross_val_score``, ``clone`` and pickle, but answer queries
 with the graph search of an NSW index (or, with ``exact=True``, with the core's brute force).
 
@@ -11,12 +12,16 @@ Differences from ``sklearn.neighbors``
 --------------------------------------
 - ``radius`` and ``window`` are the Sakoe-Chiba band of ``metric="dtw"``, as in
   :meth:`nswg.Index.build`; they have nothing to do with sklearn's radius-neighbours queries,
-  which these estimators do not offer.
+  so :meth:`NearestNeighbors.radius_neighbors` takes its radius as an argument, always.
+- The answers of ``radius_neighbors`` are always sorted by distance.
 - ``n_jobs=None`` uses one thread per core (nswg's default), not one thread: results do not
   depend on the number of threads.
 - Distances are float32, the precision the core computes in.
 - Data are converted to float32 once, in ``fit``.
 - Pickles (and deep copies) carry the fitted index, graph included: nothing is rebuilt.
+
+:func:`learn_dtw_window` learns the Sakoe-Chiba window of ``metric="dtw"`` by leave-one-out on
+the training set, as the UCR archive's ``DTW (learned_w)``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,14 @@ from typing import Any, Union
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin
+    from scipy.sparse import csr_matrix
+    from sklearn.base import (
+        BaseEstimator,
+        ClassifierMixin,
+        ClassNamePrefixFeaturesOutMixin,
+        RegressorMixin,
+        TransformerMixin,
+    )
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 except ImportError as e:  # pragma: no cover - depends on the environment
@@ -49,7 +61,14 @@ from nswg._validation import (
 from nswg.datasets import ucr_window_radius
 from nswg.index import Index
 
-__all__ = ["DTWWindow", "KNeighborsClassifier", "NearestNeighbors", "learn_dtw_window"]
+__all__ = [
+    "DTWWindow",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
+    "KNeighborsTransformer",
+    "NearestNeighbors",
+    "learn_dtw_window",
+]
 
 #: Weights of the neighbours' votes: a name, or a function of the distances array.
 Weights = Union[str, Callable[[np.ndarray], np.ndarray]]
@@ -97,7 +116,7 @@ class _NeighborsBase(BaseEstimator):
         if y is None:
             X = validate_data(self, X, **self._check_array_params())
         else:
-            X, y = validate_data(self, X, y, **self._check_array_params())
+            X, y = validate_data(self, X, y, **self._check_array_params(), **self._check_y_params())
         # tslearn's (n_ts, sz, d) series are kept as they are, float32, for the index.
         rows, channels = as_rows_and_channels(X, "X", metric_name(self.metric))
         self._fit_X = rows.reshape(len(rows), -1, channels) if channels > 1 else rows
@@ -139,6 +158,10 @@ class _NeighborsBase(BaseEstimator):
             "dtype": [np.float64, np.float32],
             "ensure_all_finite": "allow-nan" if _is_dtw(self.metric) else True,
         }
+
+    def _check_y_params(self) -> dict[str, Any]:
+        """What ``fit`` asks of ``y`` beyond scikit-learn's defaults."""
+        return {}
 
     def _check_search_params(self) -> None:
         """Errors on parameters that :meth:`nswg.Index.build` does not see; it checks its own."""
@@ -210,6 +233,44 @@ class _NeighborsBase(BaseEstimator):
             shape = (len(indices), k)
             indices, distances = indices[keep].reshape(shape), distances[keep].reshape(shape)
         return (distances, indices) if return_distance else indices
+
+    def kneighbors_graph(
+        self, X: Any = None, n_neighbors: int | None = None, mode: str = "connectivity"
+    ) -> csr_matrix:
+        """The k-neighbours graph of the queries, a sparse matrix (as scikit-learn's).
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, sz) or (n_queries, sz, 1), optional
+            The queries; with none, each training point's neighbours other than itself.
+        n_neighbors : int, optional
+            Neighbours per query; default the ``n_neighbors`` parameter.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            Entries of 1.0, or the distances (float32 either way; a neighbour at distance 0 is
+            an explicit entry).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape=(n_queries, n_samples_fit)
+            Row ``i`` holds the ``n_neighbors`` neighbours of query ``i``.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors(n_neighbors=1).fit([[0.0], [1.0], [3.0]])
+        >>> nn.kneighbors_graph([[0.9], [2.5]], mode="distance").toarray().astype(float).round(2)
+        array([[0. , 0.1, 0. ],
+               [0. , 0. , 0.5]])
+        """
+        if mode not in ("connectivity", "distance"):
+            raise ValueError(f'mode must be "connectivity" or "distance", got {mode!r}')
+        distances, indices = self.kneighbors(X, n_neighbors, return_distance=True)
+        n_queries, k = indices.shape
+        data = distances.ravel() if mode == "distance" else np.ones(n_queries * k, np.float32)
+        return csr_matrix(
+            (data, indices.ravel(), np.arange(0, n_queries * k + 1, k)),
+            shape=(n_queries, self.n_samples_fit_),
+        )
 
     def _kneighbors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._check_k(k, len(queries), query_is_train=False)
@@ -357,6 +418,281 @@ class NearestNeighbors(_NeighborsBase):
         """
         self._fit(X)
         return self
+
+    def radius_neighbors(
+        self,
+        X: Any = None,
+        radius: float | None = None,
+        return_distance: bool = True,
+        sort_results: bool = True,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Every training point within ``radius`` of each query (as scikit-learn's).
+
+        Exact with ``exact=True`` (a scan with the radius as each distance's bound); otherwise
+        the graph search of :meth:`nswg.Index.search_radius`, whose beam widens until it
+        reaches beyond the radius.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, sz) or (n_queries, sz, 1), optional
+            The queries; with none, each training point's neighbours other than itself.
+        radius : float
+            The largest distance returned. Required: the estimator's ``radius`` parameter is
+            the DTW band, not a default for this one.
+        return_distance : bool, default=True
+            Whether to return the distances too.
+        sort_results : bool, default=True
+            Accepted for scikit-learn's signature; the answers are always sorted by distance.
+
+        Returns
+        -------
+        distances : numpy.ndarray of object, shape=(n_queries,)
+            Per query, a float32 array of the distances, nearest first; only with
+            ``return_distance=True``.
+        indices : numpy.ndarray of object, shape=(n_queries,)
+            Per query, an int64 array of training row numbers, ties by row number.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors().fit([[0.0], [1.0], [3.0]])
+        >>> distances, indices = nn.radius_neighbors([[0.8]], radius=1.0)
+        >>> indices[0].tolist(), distances[0].astype(float).round(2).tolist()
+        ([1, 0], [0.2, 0.8])
+        >>> [i.tolist() for i in nn.radius_neighbors(radius=2.0, return_distance=False)]
+        [[1], [0, 2], [1]]
+        """
+        check_is_fitted(self)
+        if radius is None:
+            raise ValueError(
+                "radius_neighbors needs radius=...: the estimator's radius parameter is the "
+                "DTW band"
+            )
+        flag(return_distance, "return_distance")
+        flag(sort_results, "sort_results")
+        self._check_search_params()
+        exact = flag(self.exact, "exact")
+        queries = self._fit_X if X is None else self._validate_queries(X)
+        res = self._get_index(exact).search_radius(
+            queries,
+            radius,
+            exact=exact,
+            ef=self.ef,
+            n_searches=self.n_searches,
+            n_threads=_n_threads(self.n_jobs),
+        )
+        ids, distances = list(res.ids), list(res.distances)
+        if X is None:
+            for i, found in enumerate(ids):
+                own = found != i
+                ids[i], distances[i] = found[own], distances[i][own]
+        indices = _objects(ids)
+        return (_objects(distances), indices) if return_distance else indices
+
+    def radius_neighbors_graph(
+        self, X: Any = None, radius: float | None = None, mode: str = "connectivity"
+    ) -> csr_matrix:
+        """The graph of :meth:`radius_neighbors`, a sparse matrix (as scikit-learn's).
+
+        Parameters
+        ----------
+        X : array-like, optional
+            The queries; with none, each training point's neighbours other than itself.
+        radius : float
+            As in :meth:`radius_neighbors`.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            Entries of 1.0, or the distances.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape=(n_queries, n_samples_fit)
+
+        Examples
+        --------
+        >>> from nswg.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors().fit([[0.0], [1.0], [3.0]])
+        >>> nn.radius_neighbors_graph(radius=1.5).toarray().tolist()
+        [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+        """
+        if mode not in ("connectivity", "distance"):
+            raise ValueError(f'mode must be "connectivity" or "distance", got {mode!r}')
+        distances, indices = self.radius_neighbors(X, radius, return_distance=True)
+        lengths = [len(i) for i in indices]
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        flat = np.concatenate([*indices, np.empty(0, np.int64)])
+        values = np.concatenate([*distances, np.empty(0, np.float32)])
+        data = values if mode == "distance" else np.ones(len(flat), np.float32)
+        return csr_matrix((data, flat, indptr), shape=(len(indices), self.n_samples_fit_))
+
+
+class KNeighborsTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _NeighborsBase):
+    """The k-neighbours graph of the data as a sparse matrix, for estimators that take a
+    precomputed one: scikit-learn's ``KNeighborsTransformer`` on an NSW graph.
+
+    ``fit_transform(X)`` gives an (n, n) CSR matrix whose row ``i`` holds ``i``'s neighbours;
+    ``Isomap``, ``TSNE``, ``SpectralClustering``, ``DBSCAN`` and ``HDBSCAN`` take it with
+    ``metric="precomputed"`` (or ``affinity="precomputed_nearest_neighbors"``) in a
+    ``Pipeline``. As in scikit-learn, in ``"distance"`` mode each row holds ``n_neighbors + 1``
+    entries, the query itself among them at distance 0 (an explicit entry), so that a
+    downstream estimator that leaves the point itself out still has ``n_neighbors``.
+
+    Parameters
+    ----------
+    mode : {"distance", "connectivity"}, default="distance"
+        Entries of the distances (float32) or of 1.0.
+    n_neighbors : int, default=5
+        Neighbours per point (plus the point itself in ``"distance"`` mode).
+    metric, radius, window, exact, ef, n_searches, graph_neighbors, max_degree : see below
+        As in :class:`NearestNeighbors`.
+    ef_construction, random_state, n_jobs : see below
+        As in :class:`NearestNeighbors`.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Values per training vector.
+    n_samples_fit_ : int
+        Number of training points: the columns of the graph.
+    effective_metric_ : str
+        The metric in use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg.neighbors import KNeighborsTransformer
+    >>> X = np.random.default_rng(0).normal(size=(300, 5))
+    >>> graph = KNeighborsTransformer(n_neighbors=4).fit_transform(X)
+    >>> graph.shape, graph.getnnz(axis=1).tolist()[:3], graph[0, 0]
+    ((300, 300), [5, 5, 5], np.float32(0.0))
+
+    In a pipeline:
+
+    >>> from sklearn.manifold import Isomap
+    >>> from sklearn.pipeline import make_pipeline
+    >>> isomap = make_pipeline(
+    ...     KNeighborsTransformer(n_neighbors=10, exact=True),
+    ...     Isomap(n_neighbors=10, metric="precomputed"),
+    ... )
+    >>> isomap.fit_transform(X).shape
+    (300, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: str = "distance",
+        n_neighbors: int = 5,
+        metric: str = "euclidean",
+        radius: int | None = None,
+        window: float | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = 2,
+        graph_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        random_state: int | np.random.RandomState | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_neighbors,
+            metric=metric,
+            radius=radius,
+            window=window,
+            exact=exact,
+            ef=ef,
+            n_searches=n_searches,
+            graph_neighbors=graph_neighbors,
+            max_degree=max_degree,
+            ef_construction=ef_construction,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        self.mode = mode
+
+    def fit(self, X: Any, y: Any = None) -> KNeighborsTransformer:
+        """Build the index over ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        KNeighborsTransformer
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsTransformer
+        >>> KNeighborsTransformer(n_neighbors=1).fit([[0.0], [1.0], [3.0]]).n_samples_fit_
+        3
+        """
+        self._check_mode()
+        self._fit(X)
+        self._n_features_out = self.n_samples_fit_
+        return self
+
+    def transform(self, X: Any) -> csr_matrix:
+        """The neighbours of each row of ``X`` among the training points.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, d) or (n_queries, sz, 1)
+            The queries.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape=(n_queries, n_samples_fit)
+            ``n_neighbors`` entries per row, one more in ``"distance"`` mode.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsTransformer
+        >>> knt = KNeighborsTransformer(n_neighbors=1).fit([[0.0], [1.0], [3.0]])
+        >>> knt.transform([[0.9]]).toarray().astype(float).round(2).tolist()
+        [[0.9, 0.1, 0.0]]
+        """
+        check_is_fitted(self)
+        self._check_mode()
+        k = _positive_int(self.n_neighbors, "n_neighbors") + (self.mode == "distance")
+        return self.kneighbors_graph(X, n_neighbors=k, mode=self.mode)
+
+    def fit_transform(self, X: Any, y: Any = None) -> csr_matrix:
+        """:meth:`fit` then :meth:`transform` of the same ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape=(n, n)
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsTransformer
+        >>> knt = KNeighborsTransformer(mode="connectivity", n_neighbors=1)
+        >>> knt.fit_transform([[0.0], [1.0], [3.0]]).toarray().tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+        """
+        return self.fit(X).transform(X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # The graph holds float32 whatever the input, the precision the core computes in.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _check_mode(self) -> None:
+        if self.mode not in ("distance", "connectivity"):
+            raise ValueError(f'mode must be "distance" or "connectivity", got {self.mode!r}')
 
 
 class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
@@ -577,6 +913,151 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
         return tags
+
+
+class KNeighborsRegressor(RegressorMixin, _NeighborsBase):
+    """k-nearest-neighbour regression, scikit-learn style, on an NSW graph.
+
+    Predicts the (weighted) mean of the neighbours' targets, as
+    ``sklearn.neighbors.KNeighborsRegressor`` does; with ``exact=True`` it predicts what that
+    predicts (ties in distance go to the first training point).
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours averaged.
+    metric, radius, window, exact, ef, n_searches, graph_neighbors, max_degree : see below
+        As in :class:`NearestNeighbors`.
+    ef_construction : int, default=100
+        As in :class:`NearestNeighbors`.
+    weights : {"uniform", "distance"} or callable, default="uniform"
+        As in :class:`KNeighborsClassifier`.
+    random_state, n_jobs : see below
+        As in :class:`NearestNeighbors`.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Values per training vector.
+    n_samples_fit_ : int
+        Number of training points.
+    effective_metric_ : str
+        The metric in use.
+
+    Examples
+    --------
+    >>> from nswg.neighbors import KNeighborsRegressor
+    >>> reg = KNeighborsRegressor(n_neighbors=2).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    >>> reg.predict([[1.4], [2.9]]).tolist()
+    [0.5, 1.0]
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        metric: str = "euclidean",
+        radius: int | None = None,
+        window: float | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = 2,
+        graph_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        weights: Weights = "uniform",
+        random_state: int | np.random.RandomState | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_neighbors,
+            metric=metric,
+            radius=radius,
+            window=window,
+            exact=exact,
+            ef=ef,
+            n_searches=n_searches,
+            graph_neighbors=graph_neighbors,
+            max_degree=max_degree,
+            ef_construction=ef_construction,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        self.weights = weights
+
+    def fit(self, X: Any, y: Any) -> KNeighborsRegressor:
+        """Build the index over ``X`` and remember the targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n, d) or (n_ts, sz, 1)
+            Training data.
+        y : array-like, shape=(n,) or (n, n_outputs)
+            Numeric targets.
+
+        Returns
+        -------
+        KNeighborsRegressor
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsRegressor
+        >>> KNeighborsRegressor(n_neighbors=1).fit([[0.0], [1.0]], [0.5, 2.0]).n_samples_fit_
+        2
+        """
+        _check_weights(self.weights)
+        y = self._fit(X, y)
+        self._y = np.asarray(y, dtype=np.float64)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The (weighted) mean target of each query's neighbours.
+
+        Parameters
+        ----------
+        X : array-like, shape=(n_queries, d) or (n_queries, sz, 1)
+            The queries.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape=(n_queries,) or (n_queries, n_outputs)
+
+        Examples
+        --------
+        >>> from nswg.neighbors import KNeighborsRegressor
+        >>> reg = KNeighborsRegressor(n_neighbors=2, weights="distance")
+        >>> reg.fit([[0.0], [1.0], [5.0]], [[0.0, 1.0], [1.0, 0.0], [9.0, 9.0]]).predict([[0.25]])
+        array([[0.25, 0.75]])
+        """
+        check_is_fitted(self)
+        _check_weights(self.weights)
+        self._check_search_params()
+        k = _positive_int(self.n_neighbors, "n_neighbors")
+        distances, indices = self._kneighbors(self._validate_queries(X), k)
+        targets = self._y[indices]  # (m, k) or (m, k, n_outputs)
+        weights = _get_weights(distances, self.weights)
+        if weights is None:
+            return np.asarray(targets.mean(axis=1))
+        if targets.ndim == 3:
+            weights = weights[:, :, None]
+        out: np.ndarray = (targets * weights).sum(axis=1) / weights.sum(axis=1)
+        return out
+
+    def _check_y_params(self) -> dict[str, Any]:
+        return {"multi_output": True, "y_numeric": True}
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _objects(arrays: list[np.ndarray]) -> np.ndarray:
+    """A 1-D object array of ``arrays`` (numpy would stack arrays of equal lengths)."""
+    out = np.empty(len(arrays), dtype=object)
+    out[:] = arrays
+    return out
 
 
 def _is_dtw(metric: Any) -> bool:

@@ -1,19 +1,21 @@
 //! `nswg._core.Index`: the core's `Index` behind a lock, with numpy in and out.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use numpy::ndarray::Array2;
+use numpy::ndarray::{Array2, ArrayView2};
+use numpy::npyffi::flags::NPY_ARRAY_WRITEABLE;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyBufferError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use nswg::{
     persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, Quantization,
-    QueryOptions,
+    QueryOptions, RangeOptions,
 };
 
 use crate::errors::{load_to_py, py_err, to_py};
@@ -74,9 +76,15 @@ pub(crate) fn metric(
 /// Searches share a read lock and run together; `add`, `remove` and `compact` take the write
 /// lock, so they wait for running searches and searches wait for them: no call ever sees an
 /// index half changed. Locks are taken with the GIL released.
+///
+/// `vectors` hands out numpy arrays over the index's own rows; while any is alive, `add` and
+/// `compact` (which may move the rows) raise `BufferError`, as a `bytearray` does when resized
+/// under a `memoryview`.
 #[pyclass(name = "Index", module = "nswg._core", frozen)]
 pub(crate) struct PyIndex {
     inner: RwLock<Index>,
+    /// Views of the rows alive: `RowsView`s not yet dropped.
+    views: AtomicUsize,
     /// Never change after building.
     options: IndexOptions,
     dim: usize,
@@ -88,6 +96,7 @@ impl PyIndex {
             options: *index.options(),
             dim: index.dim(),
             inner: RwLock::new(index),
+            views: AtomicUsize::new(0),
         }
     }
 
@@ -116,6 +125,14 @@ impl PyIndex {
     ) -> PyResult<R> {
         watched(py, progress, |counts| {
             let mut guard = self.write()?;
+            // Taken under the write lock: a view counts itself under the read lock.
+            let views = self.views.load(Ordering::SeqCst);
+            if views > 0 {
+                return Err(PyBufferError::new_err(format!(
+                    "{views} view(s) of Index.vectors are alive and this call may move the \
+                     rows: delete them (or copy the rows with numpy.array) first"
+                )));
+            }
             let index: &mut Index = &mut guard;
             with_threads(n_threads, || f(index, counts)).map_err(|e| to_py(e, source))
         })
@@ -227,6 +244,55 @@ impl PyIndex {
         ))
     }
 
+    /// Every point within `radius` of each row of `queries` (as in `search`), nearest first.
+    /// Returns offsets (m + 1,) uint64 into ids (int64) and distances (float32): query `q`'s
+    /// points are `ids[offsets[q]:offsets[q + 1]]`; then the four counts of `search`.
+    #[pyo3(signature = (queries, *, radius, max_results, ef, n_searches, exact, n_threads))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn search_radius<'py>(
+        &self,
+        py: Python<'py>,
+        queries: PyReadonlyArray2<'py, f32>,
+        radius: f32,
+        max_results: Option<usize>,
+        ef: usize,
+        n_searches: usize,
+        exact: bool,
+        n_threads: usize,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f32>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+    )> {
+        let (data, width) = to_rows(&queries);
+        let options = RangeOptions {
+            radius,
+            max_results,
+            ef,
+            n_searches,
+            exact,
+        };
+        let found = self
+            .reading(py, |index| {
+                with_threads(n_threads, || index.search_radius(data, width, &options))
+            })?
+            .map_err(|e| to_py(e, Some("queries")))?;
+        let offsets: Vec<u64> = found.offsets.iter().map(|&o| o as u64).collect();
+        Ok((
+            offsets.into_pyarray(py),
+            found.ids.into_pyarray(py),
+            found.distances.into_pyarray(py),
+            found.n_distance_computations.into_pyarray(py),
+            found.n_lower_bound_computations.into_pyarray(py),
+            found.n_dtw_cells.into_pyarray(py),
+            found.n_code_distance_computations.into_pyarray(py),
+        ))
+    }
+
     /// Appends the rows of `vectors` and links them into the graph; returns the first new id.
     /// `progress` as in `build`; stopped, the index is left unchanged.
     #[pyo3(signature = (vectors, *, n_threads, progress))]
@@ -295,6 +361,47 @@ impl PyIndex {
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let index = py.detach(|| persist::read_index(data));
         Ok(Self::new(index.map_err(|e| to_py(e, Some(PICKLED)))?))
+    }
+
+    /// The stored rows (n_ids, dim) float32, read-only and without a copy; the array keeps the
+    /// index alive, and `add` and `compact` refuse to run while it is.
+    fn vectors<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let py = slf.py();
+        let this = slf.get();
+        let (rows, n) = py.detach(|| {
+            let index = this.read()?;
+            this.views.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, PyErr>((index.vectors().as_ptr() as usize, index.n_ids()))
+        })?;
+        let owner = Bound::new(
+            py,
+            RowsView {
+                index: slf.clone().unbind(),
+            },
+        )?;
+        // SAFETY: the rows are `n * dim` values at `rows`; they move only under `add` or
+        // `compact`, which refuse while `owner` (the array's base) is alive, and the index
+        // owning them lives as long as `owner` does.
+        let array = unsafe {
+            let view = ArrayView2::from_shape_ptr((n, this.dim), rows as *const f32);
+            let array = PyArray2::borrow_from_array(&view, owner.into_any());
+            (*array.as_array_ptr()).fields.flags &= !NPY_ARRAY_WRITEABLE;
+            array
+        };
+        Ok(array)
+    }
+
+    /// The stored rows of the points `ids`, copied, (len(ids), dim) float32.
+    fn get_vectors<'py>(
+        &self,
+        py: Python<'py>,
+        ids: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let ids: Vec<u64> = ids.as_array().to_vec();
+        let rows = self.reading(py, |index| index.get_vectors(&ids))?;
+        let rows = Array2::from_shape_vec((ids.len(), self.dim), rows.map_err(py_err)?)
+            .expect("dim values per id");
+        Ok(rows.into_pyarray(py))
     }
 
     /// Number of points not removed.
@@ -404,5 +511,18 @@ impl PyIndex {
     #[getter]
     fn n_links(&self, py: Python<'_>) -> PyResult<usize> {
         self.reading(py, Index::n_links)
+    }
+}
+
+/// The base object of the arrays `PyIndex::vectors` returns: keeps the index alive and counted
+/// as viewed until numpy drops the last array over its rows.
+#[pyclass(module = "nswg._core", frozen)]
+struct RowsView {
+    index: Py<PyIndex>,
+}
+
+impl Drop for RowsView {
+    fn drop(&mut self) {
+        self.index.get().views.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -34,6 +34,8 @@ pub enum Error {
     ZeroNorm { row: usize },
     #[error("k must be between 1 and the number of points ({n}), got {k}")]
     InvalidK { k: usize, n: usize },
+    #[error("radius must be a finite distance >= 0, got {radius}")]
+    InvalidRadius { radius: f32 },
     #[error("{name} must be {requirement}, got {value}")]
     InvalidParameter {
         name: &'static str,
@@ -49,6 +51,8 @@ pub enum Error {
     IdOutOfRange { id: u64, max: usize },
     #[error("id {id} is removed already, or given twice")]
     AlreadyRemoved { id: u64 },
+    #[error("point {id} is removed: it has no vector any more")]
+    Removed { id: u64 },
     #[error("cannot remove every point of an index: build a new one instead")]
     RemovingEverything,
     #[error("not a valid nswg index: {0}")]

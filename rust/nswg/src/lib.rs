@@ -26,7 +26,7 @@ pub use error::{Error, Result};
 pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
 pub use index::{
     max_threads, with_threads, Index, IndexOptions, Neighbors, Quantization, QueryOptions,
-    MIN_NEIGHBORS, THREADS_PER_CORE,
+    RangeNeighbors, RangeOptions, MIN_NEIGHBORS, THREADS_PER_CORE,
 };
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;

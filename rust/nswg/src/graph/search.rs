@@ -272,6 +272,26 @@ impl Search {
         self.nearest.finish();
     }
 
+    /// Exact range search over the `n` points: every point not removed whose ranking distance
+    /// is at most `bound`, ordered by (distance, id). Each distance runs with `bound` as its
+    /// bound, so DTW's cascade of lower bounds and abandoning prunes as in a k-NN scan.
+    pub(crate) fn exact_within<Q: QueryDistance>(
+        &mut self,
+        distance: &mut Q,
+        n: usize,
+        removed: &Tombstones,
+        bound: f32,
+    ) -> &[Candidate] {
+        self.grouped.clear();
+        for id in (0..n as u32).filter(|&id| !removed.contains(id)) {
+            if let Some(d) = distance.within(id, bound).filter(|&d| d <= bound) {
+                self.grouped.push(Candidate { distance: d, id });
+            }
+        }
+        self.grouped.sort_unstable();
+        &self.grouped
+    }
+
     /// The query's distance to `id`, or `None` if it is certainly farther than every kept result
     /// of a full store.
     #[inline]

@@ -6,7 +6,10 @@ mod options;
 pub(crate) mod tests;
 
 pub use batch::{max_threads, with_threads, THREADS_PER_CORE};
-pub use options::{IndexOptions, Neighbors, Quantization, QueryOptions, MIN_NEIGHBORS};
+pub use options::{
+    IndexOptions, Neighbors, Quantization, QueryOptions, RangeNeighbors, RangeOptions,
+    MIN_NEIGHBORS,
+};
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Beam, Graph};
@@ -14,7 +17,7 @@ use crate::metric::{self, Prepared, Space, WithSpace};
 use crate::progress::Progress;
 use crate::storage::{Points, Sq8, Tombstones};
 use crate::sys::memory;
-use batch::BatchSearch;
+use batch::{BatchSearch, RangeSearch};
 use options::at_least_one;
 
 /// A navigable small world graph over a set of points.
@@ -269,6 +272,34 @@ impl Index {
             + self.prepared.nbytes()
     }
 
+    /// The stored rows, row-major: [`Index::n_ids`] rows of [`Index::dim`] values, removed
+    /// points included, as the metric keeps them (unit length under cosine, series with their
+    /// trailing NaN padding).
+    pub fn vectors(&self) -> &[f32] {
+        self.points.as_slice()
+    }
+
+    /// The stored rows of the points `ids`, one after another, as in [`Index::vectors`]. An id
+    /// out of range or removed is an error.
+    pub fn get_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
+        let dim = self.dim();
+        let mut rows = Vec::with_capacity(ids.len() * dim);
+        for &id in ids {
+            if id >= self.n_ids() as u64 {
+                return Err(Error::IdOutOfRange {
+                    id,
+                    max: self.n_ids(),
+                });
+            }
+            if self.removed.contains(id as u32) {
+                return Err(Error::Removed { id });
+            }
+            let start = id as usize * dim;
+            rows.extend_from_slice(&self.points.as_slice()[start..start + dim]);
+        }
+        Ok(rows)
+    }
+
     pub(crate) fn points(&self) -> &Points {
         &self.points
     }
@@ -305,18 +336,7 @@ impl Index {
                 n: self.len(),
             });
         }
-        at_least_one("n_searches", options.n_searches)?;
-        if !options.exact && !self.has_graph() {
-            return Err(Error::NoGraph);
-        }
-        let any_width = self.options.metric.padding().is_some() && width > 0;
-        if !(width == self.dim() || any_width) || queries.len() % width != 0 {
-            return Err(Error::DimensionMismatch {
-                expected: self.dim(),
-                received: queries.len(),
-            });
-        }
-        let queries = self.options.metric.rows(queries, width)?;
+        let queries = self.query_rows(queries, width, options.n_searches, options.exact)?;
         let batch = BatchSearch {
             index: self,
             queries: &queries,
@@ -331,6 +351,65 @@ impl Index {
             codes,
             batch,
         ))
+    }
+}
+
+impl Index {
+    /// Every point within `options.radius` (a reported distance) of each row of `queries`
+    /// (rows of `width` values, as in [`Index::search_rows`]), in parallel on the current rayon
+    /// thread pool; answers keep the order of the queries.
+    pub fn search_radius(
+        &self,
+        queries: Vec<f32>,
+        width: usize,
+        options: &RangeOptions,
+    ) -> Result<RangeNeighbors> {
+        if !(options.radius >= 0.0 && options.radius.is_finite()) {
+            return Err(Error::InvalidRadius {
+                radius: options.radius,
+            });
+        }
+        if let Some(max_results) = options.max_results {
+            at_least_one("max_results", max_results)?;
+        }
+        at_least_one("ef", options.ef)?;
+        let queries = self.query_rows(queries, width, options.n_searches, options.exact)?;
+        let batch = RangeSearch {
+            index: self,
+            queries: &queries,
+            options,
+        };
+        let codes = self.codes.as_ref().filter(|_| !options.exact);
+        Ok(metric::with_space(
+            &self.options.metric,
+            &self.points,
+            &self.prepared,
+            codes,
+            batch,
+        ))
+    }
+
+    /// Checks the search parameters common to every search and `queries` (rows of `width`
+    /// values), and puts the queries in the metric's form.
+    fn query_rows(
+        &self,
+        queries: Vec<f32>,
+        width: usize,
+        n_searches: usize,
+        exact: bool,
+    ) -> Result<Points> {
+        at_least_one("n_searches", n_searches)?;
+        if !exact && !self.has_graph() {
+            return Err(Error::NoGraph);
+        }
+        let any_width = self.options.metric.padding().is_some() && width > 0;
+        if !(width == self.dim() || any_width) || queries.len() % width != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: queries.len(),
+            });
+        }
+        self.options.metric.rows(queries, width)
     }
 }
 

@@ -127,6 +127,37 @@ pub struct QueryOptions {
     pub exact: bool,
 }
 
+/// How to search within a radius.
+#[derive(Clone, Copy, Debug)]
+pub struct RangeOptions {
+    /// Points at a reported distance of at most this are returned.
+    pub radius: f32,
+    /// Only the nearest this many within the radius are returned; `None` for all.
+    pub max_results: Option<usize>,
+    /// First result-store size of the graph search, doubled until the farthest point it keeps
+    /// is beyond the radius.
+    pub ef: usize,
+    /// Restarts from random entry points.
+    pub n_searches: usize,
+    /// A scan of every point, with the radius as the bound, instead of the graph.
+    pub exact: bool,
+}
+
+/// Answers to a batch of range searches: query `q`'s points are `ids[offsets[q]..offsets[q +
+/// 1]]` (and their `distances`), nearest first, ordered by (distance, id).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RangeNeighbors {
+    /// `n_queries + 1` offsets into `ids` and `distances`, from 0.
+    pub offsets: Vec<usize>,
+    pub ids: Vec<i64>,
+    pub distances: Vec<f32>,
+    /// As in [`Neighbors`], per query.
+    pub n_distance_computations: Vec<u64>,
+    pub n_lower_bound_computations: Vec<u64>,
+    pub n_dtw_cells: Vec<u64>,
+    pub n_code_distance_computations: Vec<u64>,
+}
+
 /// Answers to a batch of queries, row-major `(n_queries, k)`; ids are `-1` and distances `inf`
 /// where fewer than `k` points exist.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -980,3 +980,127 @@ fn sq8_is_refused_under_dtw_and_counted_in_nbytes() {
     assert_eq!(plain.nbytes(), 4 * n * dim + graph);
     assert_eq!(coded.nbytes(), plain.nbytes() + n * dim + 8 * dim);
 }
+
+#[test]
+fn vectors_come_back_as_stored_and_removed_ones_are_refused() {
+    let data = vec![3.0, 4.0, 1.0, 0.0, 0.0, 2.0];
+    let mut index = Index::build(data.clone(), 2, options(Metric::Euclidean)).unwrap();
+    assert_eq!(index.vectors(), data.as_slice());
+    assert_eq!(
+        index.get_vectors(&[2, 0]).unwrap(),
+        vec![0.0, 2.0, 3.0, 4.0]
+    );
+    assert_eq!(index.get_vectors(&[]).unwrap(), Vec::<f32>::new());
+    assert_eq!(
+        index.get_vectors(&[3]),
+        Err(Error::IdOutOfRange { id: 3, max: 3 })
+    );
+    index.remove(&[1]).unwrap();
+    assert_eq!(index.get_vectors(&[1]), Err(Error::Removed { id: 1 }));
+    assert_eq!(index.vectors().len(), 6, "removed rows stay until compact");
+
+    let cosine = Index::build(data, 2, options(Metric::Cosine)).unwrap();
+    assert_eq!(cosine.get_vectors(&[0]).unwrap(), vec![0.6, 0.8]);
+
+    let dtw = options(Metric::Dtw {
+        band: Band::Full,
+        channels: 1,
+    });
+    let series = Index::build(vec![1.0, 2.0, f32::NAN, 1.0, 2.0, 3.0], 3, dtw).unwrap();
+    let row = series.get_vectors(&[0]).unwrap();
+    assert_eq!(row[..2], [1.0, 2.0]);
+    assert!(row[2].is_nan(), "the padding is kept");
+}
+
+fn range(radius: f32, max_results: Option<usize>, exact: bool) -> RangeOptions {
+    RangeOptions {
+        radius,
+        max_results,
+        ef: 16,
+        n_searches: 2,
+        exact,
+    }
+}
+
+#[test]
+fn range_search_returns_what_a_full_exact_search_puts_within_the_radius() {
+    let dtw = Metric::Dtw {
+        band: Band::Radius(3),
+        channels: 1,
+    };
+    for metric in [Metric::Euclidean, Metric::Cosine, dtw] {
+        let (n, dim) = (600, 16);
+        let data = gaussian_like(n, dim, 7);
+        let mut index = Index::build(data.clone(), dim, options(metric)).unwrap();
+        index.remove(&[3, 10]).unwrap();
+        let queries = gaussian_like(20, dim, 8);
+        let all = index
+            .search(queries.clone(), &query(index.len(), true))
+            .unwrap();
+        // The distance of the 30th nearest of the first query: about 30 points within.
+        let radius = all.distances[29];
+        let (mut hits, mut truth) = (0, 0);
+        for exact in [true, false] {
+            let found = index
+                .search_radius(queries.clone(), dim, &range(radius, None, exact))
+                .unwrap();
+            for q in 0..20 {
+                let row = &all.distances[q * all.k..(q + 1) * all.k];
+                let inside = row.partition_point(|&d| d <= radius);
+                let ids = &found.ids[found.offsets[q]..found.offsets[q + 1]];
+                let expected = &all.ids[q * all.k..q * all.k + inside];
+                if exact {
+                    assert_eq!(ids, expected, "{metric:?} query {q}");
+                    let distances = &found.distances[found.offsets[q]..found.offsets[q + 1]];
+                    assert_eq!(distances, &row[..inside]);
+                } else {
+                    hits += ids.iter().filter(|id| expected.contains(id)).count();
+                    truth += inside;
+                    assert!(ids.iter().all(|&id| id != 3 && id != 10));
+                }
+            }
+            assert!(found.n_distance_computations.iter().all(|&c| c > 0));
+        }
+        assert!(
+            hits as f64 >= 0.95 * truth as f64,
+            "{metric:?}: {hits} of {truth}"
+        );
+    }
+}
+
+#[test]
+fn range_search_caps_at_max_results_and_checks_its_input() {
+    let dim = 4;
+    let index = Index::build(gaussian_like(200, dim, 1), dim, options(Metric::Euclidean)).unwrap();
+    let queries = gaussian_like(3, dim, 2);
+    let all = index
+        .search_radius(queries.clone(), dim, &range(f32::MAX, None, true))
+        .unwrap();
+    assert_eq!(all.offsets, vec![0, 200, 400, 600]);
+    for exact in [true, false] {
+        let capped = index
+            .search_radius(queries.clone(), dim, &range(f32::MAX, Some(5), exact))
+            .unwrap();
+        assert_eq!(capped.offsets, vec![0, 5, 10, 15]);
+        assert_eq!(capped.ids[..5], all.ids[..5]);
+    }
+    let none = index
+        .search_radius(queries.clone(), dim, &range(0.0, None, false))
+        .unwrap();
+    assert_eq!(none.offsets, vec![0, 0, 0, 0]);
+    let zero = range(1.0, Some(0), true);
+    assert!(matches!(
+        index.search_radius(queries.clone(), dim, &zero),
+        Err(Error::InvalidParameter {
+            name: "max_results",
+            ..
+        })
+    ));
+    for radius in [-1.0, f32::NAN, f32::INFINITY] {
+        let found = index.search_radius(queries.clone(), dim, &range(radius, None, true));
+        assert!(
+            matches!(found, Err(Error::InvalidRadius { .. })),
+            "{radius}"
+        );
+    }
+}
