@@ -695,7 +695,45 @@ class KNeighborsTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _
             raise ValueError(f'mode must be "distance" or "connectivity", got {self.mode!r}')
 
 
-class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
+class _WeightedNeighborsBase(_NeighborsBase):
+    """The estimators that weigh their neighbours' answers: the base's parameters and
+    ``weights``, one constructor for scikit-learn's ``get_params`` to read."""
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        metric: str = "euclidean",
+        radius: int | None = None,
+        window: float | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        n_searches: int = 2,
+        graph_neighbors: int = 16,
+        max_degree: int | None = None,
+        ef_construction: int = 100,
+        weights: Weights = "uniform",
+        random_state: int | np.random.RandomState | None = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_neighbors,
+            metric=metric,
+            radius=radius,
+            window=window,
+            exact=exact,
+            ef=ef,
+            n_searches=n_searches,
+            graph_neighbors=graph_neighbors,
+            max_degree=max_degree,
+            ef_construction=ef_construction,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        self.weights = weights
+
+
+class KNeighborsClassifier(ClassifierMixin, _WeightedNeighborsBase):
     """k-nearest-neighbour classification, scikit-learn style, on an NSW graph.
 
     A drop-in for ``sklearn.neighbors.KNeighborsClassifier`` and for tslearn's
@@ -788,39 +826,6 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
     >>> scores.shape
     (3,)
     """
-
-    def __init__(
-        self,
-        n_neighbors: int = 5,
-        *,
-        metric: str = "euclidean",
-        radius: int | None = None,
-        window: float | None = None,
-        exact: bool = False,
-        ef: int | None = None,
-        n_searches: int = 2,
-        graph_neighbors: int = 16,
-        max_degree: int | None = None,
-        ef_construction: int = 100,
-        weights: Weights = "uniform",
-        random_state: int | np.random.RandomState | None = 0,
-        n_jobs: int | None = None,
-    ) -> None:
-        super().__init__(
-            n_neighbors,
-            metric=metric,
-            radius=radius,
-            window=window,
-            exact=exact,
-            ef=ef,
-            n_searches=n_searches,
-            graph_neighbors=graph_neighbors,
-            max_degree=max_degree,
-            ef_construction=ef_construction,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        self.weights = weights
 
     def fit(self, X: Any, y: Any) -> KNeighborsClassifier:
         """Build the index over ``X`` and remember the labels ``y``.
@@ -915,7 +920,7 @@ class KNeighborsClassifier(ClassifierMixin, _NeighborsBase):
         return tags
 
 
-class KNeighborsRegressor(RegressorMixin, _NeighborsBase):
+class KNeighborsRegressor(RegressorMixin, _WeightedNeighborsBase):
     """k-nearest-neighbour regression, scikit-learn style, on an NSW graph.
 
     Predicts the (weighted) mean of the neighbours' targets, as
@@ -951,39 +956,6 @@ class KNeighborsRegressor(RegressorMixin, _NeighborsBase):
     >>> reg.predict([[1.4], [2.9]]).tolist()
     [0.5, 1.0]
     """
-
-    def __init__(
-        self,
-        n_neighbors: int = 5,
-        *,
-        metric: str = "euclidean",
-        radius: int | None = None,
-        window: float | None = None,
-        exact: bool = False,
-        ef: int | None = None,
-        n_searches: int = 2,
-        graph_neighbors: int = 16,
-        max_degree: int | None = None,
-        ef_construction: int = 100,
-        weights: Weights = "uniform",
-        random_state: int | np.random.RandomState | None = 0,
-        n_jobs: int | None = None,
-    ) -> None:
-        super().__init__(
-            n_neighbors,
-            metric=metric,
-            radius=radius,
-            window=window,
-            exact=exact,
-            ef=ef,
-            n_searches=n_searches,
-            graph_neighbors=graph_neighbors,
-            max_degree=max_degree,
-            ef_construction=ef_construction,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        self.weights = weights
 
     def fit(self, X: Any, y: Any) -> KNeighborsRegressor:
         """Build the index over ``X`` and remember the targets ``y``.
