@@ -66,6 +66,7 @@ from nswg._validation import (
     as_queries,
     as_rows,
     flag,
+    index_rows,
     metric_name,
     non_negative_int,
     optional_seconds,
@@ -619,11 +620,7 @@ class ShardedIndex:
         4
         >>> client.close()
         """
-        rows = as_rows(vectors, "vectors")
-        if rows.shape[1] != self._dim:
-            raise ValueError(
-                f"vectors must have {self._dim} values (the index's dim), got {rows.shape[1]}"
-            )
+        rows = index_rows(vectors, "vectors", self._dim, self._metric)
         Index.build(rows, metric=self._metric, graph=False, progress=False)  # the core's checks
         if isinstance(vectors, np.ndarray) and np.may_share_memory(rows, vectors):
             rows = rows.copy()  # kept in the log

@@ -342,15 +342,20 @@ impl Index {
             queries: &queries,
             options,
         };
-        // Exact search is exact: it never reads the codes.
-        let codes = self.codes.as_ref().filter(|_| !options.exact);
-        Ok(metric::with_space(
+        Ok(self.with_space(options.exact, batch))
+    }
+
+    /// Runs `work` on this index's space: over its codes, if it has any, unless `exact` (exact
+    /// search never reads the codes).
+    fn with_space<W: WithSpace>(&self, exact: bool, work: W) -> W::Output {
+        let codes = self.codes.as_ref().filter(|_| !exact);
+        metric::with_space(
             &self.options.metric,
             &self.points,
             &self.prepared,
             codes,
-            batch,
-        ))
+            work,
+        )
     }
 }
 
@@ -379,14 +384,7 @@ impl Index {
             queries: &queries,
             options,
         };
-        let codes = self.codes.as_ref().filter(|_| !options.exact);
-        Ok(metric::with_space(
-            &self.options.metric,
-            &self.points,
-            &self.prepared,
-            codes,
-            batch,
-        ))
+        Ok(self.with_space(options.exact, batch))
     }
 
     /// Checks the search parameters common to every search and `queries` (rows of `width`
