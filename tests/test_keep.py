@@ -98,9 +98,9 @@ def test_an_index_without_a_graph_keeps(rng, tmp_path):
         got = back.search(queries, k=3, exact=True)
         np.testing.assert_array_equal(got.ids, want.ids)
         np.testing.assert_array_equal(got.distances, want.distances)
-    # Its file is the vectors, the marks, a count of no copies and the kind "no codes" (then the
-    # checksum): no adjacency.
-    size = HEADER_LEN + 4 * 200 * 12 + 200 + 8 + 4 + 4
+    # Its file is the vectors, the marks, a count of no copies, the kind "no codes" and a count
+    # of no labels (then the checksum): no adjacency.
+    size = HEADER_LEN + 4 * 200 * 12 + 200 + 8 + 4 + 8 + 4
     assert (tmp_path / "bare.nswg").stat().st_size == size
 
 

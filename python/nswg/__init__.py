@@ -13,9 +13,10 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 
 from nswg._core import __version__
 from nswg.errors import IndexFileError, ShardUnavailableError
-from nswg.index import QUANTIZATIONS, GraphStats, Index, RangeResult, SearchResult
+from nswg.index import NO_ID, QUANTIZATIONS, GraphStats, Index, RangeResult, SearchResult
 
 __all__ = [
+    "NO_ID",
     "QUANTIZATIONS",
     "GraphStats",
     "Index",

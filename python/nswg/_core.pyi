@@ -43,6 +43,7 @@ class Index:
     def build(
         vectors: npt.NDArray[np.float32],
         *,
+        ids: npt.NDArray[np.uint64] | None,
         metric: str,
         sakoe_chiba_radius: int | None,
         channels: int,
@@ -61,7 +62,9 @@ class Index:
         max_degree)`, or `None` to link no graph (an index for exact search only).
         `quantization` is `None` or "sq8".
         `progress(done, total)`, if given, is called with the points linked so far, about every
-        50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build."""
+        50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
+        `ids` (uint64, one per row, distinct) are the points' labels; `None` keeps the row
+        numbers."""
 
     def search(
         self,
@@ -72,18 +75,23 @@ class Index:
         n_searches: int,
         exact: bool,
         n_threads: int,
+        filter: list[npt.NDArray[np.bool_] | npt.NDArray[np.uint64]] | None,
+        filter_per_query: bool,
     ) -> tuple[
-        npt.NDArray[np.int64],
+        npt.NDArray[np.uint64],
         npt.NDArray[np.float32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
     ]:
-        """k nearest neighbours of each row of `queries` (float32, shape (m, d)).
-        Returns ids (m, k) int64, distances (m, k) float32, and per query the exact distance
-        computations, the lower-bound computations, the DTW cells computed and the distances
-        estimated from codes, (m,) uint64 each."""
+        """k nearest neighbours of each row of `queries` (float32, shape (m, d)), among the
+        points `filter` allows (a list of one bool mask over the rows or uint64 array of ids, or
+        with `filter_per_query` one per query; `None` allows all).
+        Returns ids (m, k) uint64 (labels, or row numbers without; 2^64 - 1 where missing),
+        distances (m, k) float32, and per query the exact distance computations, the
+        lower-bound computations, the DTW cells computed and the distances estimated from
+        codes, (m,) uint64 each."""
 
     def search_radius(
         self,
@@ -95,28 +103,42 @@ class Index:
         n_searches: int,
         exact: bool,
         n_threads: int,
+        filter: list[npt.NDArray[np.bool_] | npt.NDArray[np.uint64]] | None,
+        filter_per_query: bool,
     ) -> tuple[
         npt.NDArray[np.uint64],
-        npt.NDArray[np.int64],
+        npt.NDArray[np.uint64],
         npt.NDArray[np.float32],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
         npt.NDArray[np.uint64],
     ]:
-        """Every point within `radius` of each row of `queries` (as in `search`), nearest first.
-        Returns offsets (m + 1,) uint64 into ids (int64) and distances (float32): query `q`'s
-        points are `ids[offsets[q]:offsets[q + 1]]`; then the four counts of `search`."""
+        """Every point within `radius` of each row of `queries` that `filter` allows (as in
+        `search`), nearest first. Returns offsets (m + 1,) uint64 into ids (uint64, as in
+        `search`) and distances (float32): query `q`'s points are `ids[offsets[q]:offsets[q +
+        1]]`; then the four counts of `search`."""
 
     def add(
         self,
         vectors: npt.NDArray[np.float32],
         *,
+        ids: npt.NDArray[np.uint64] | None,
         n_threads: int,
         progress: Callable[[int, int], object] | None,
     ) -> int:
-        """Appends the rows of `vectors` and links them into the graph; returns the first new id.
-        `progress` as in `build`; stopped, the index is left unchanged."""
+        """Appends the rows of `vectors` and links them into the graph; returns the first new row
+        number. `ids` (uint64) label the new rows, as in `build`. `progress` as in `build`;
+        stopped, the index is left unchanged."""
+
+    @property
+    def labels(self) -> npt.NDArray[np.uint64] | None:
+        """The labels of the rows, uint64 (n_ids,), removed points' included; `None` when the ids
+        are the row numbers."""
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether the points have labels of their own (else their ids are the row numbers)."""
 
     def remove(self, ids: npt.NDArray[np.uint64]) -> None:
         """Marks the points `ids` removed; all are checked first, so an error removes none."""
@@ -124,7 +146,8 @@ class Index:
     def compact(
         self, *, n_threads: int, progress: Callable[[int, int], object] | None
     ) -> npt.NDArray[np.uint64]:
-        """Rebuilds the index without its removed points; returns the old id of each new id.
+        """Rebuilds the index without its removed points; returns the id each new row had (its
+        label, which stays, or its old row number).
         `progress` as in `build`; stopped, the index is left unchanged."""
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -277,12 +277,76 @@ def as_queries(q: Any, dim: int, metric: str, channels: int = 1) -> tuple[bool, 
 def as_ids(ids: Any) -> np.ndarray:
     """Point ids (an int or array-like of ints) as a 1-D integer array, none negative."""
     array = np.asarray(ids)
+    if array.dtype.kind in "fO" and array.size and not isinstance(ids, np.ndarray):
+        # numpy turns Python ints beyond int64 mixed with others into floats: keep them exact.
+        values = np.asarray(ids, dtype=object).reshape(-1)
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+            if min(values) < 0:
+                raise ValueError(f"ids must not be negative, got {int(min(values))}")
+            if max(values) >= 2**64:
+                raise ValueError(f"ids must be below 2**64, got {int(max(values))}")
+            return values.astype(np.uint64)
     if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
         raise TypeError(f"ids must be integers, got dtype {array.dtype}")
     array = array.reshape(-1)
     if array.size and array.min() < 0:
         raise ValueError(f"ids must not be negative, got {int(array.min())}")
     return array
+
+
+#: The id no point may have: it marks a missing result in the uint64 ids of an index with
+#: labels, as -1 does in the int64 row numbers of one without (the same 64 bits).
+NO_ID = 2**64 - 1
+
+
+def as_labels(ids: Any, n: int, name: str = "ids") -> np.ndarray:
+    """``ids`` as the labels of ``n`` new rows: a 1-D uint64 array of ``n`` distinct integers
+    from 0 to 2**64 - 2."""
+    array = as_ids(ids).astype(np.uint64, copy=False)
+    if array.shape != (n,) or np.ndim(ids) != 1:
+        raise ValueError(f"{name} must hold one id per row ({n}), got shape {np.shape(ids)}")
+    if array.size and array.max() == NO_ID:
+        raise ValueError(f"{name} must be below 2**64 - 1, which marks a missing result")
+    unique, counts = np.unique(array, return_counts=True)
+    if unique.size < array.size:
+        raise ValueError(f"{name} must be distinct: {int(unique[counts > 1][0])} repeats")
+    return np.ascontiguousarray(array)
+
+
+def _allow(item: Any, name: str) -> np.ndarray:
+    """One allow-list: a boolean mask over the rows, or the ids allowed (any iterable of ints,
+    a set or a range included)."""
+    if isinstance(item, (set, frozenset, range)):
+        item = np.fromiter(item, dtype=np.uint64, count=len(item))
+    array = np.asarray(item)
+    if array.dtype == np.bool_:
+        if array.ndim != 1:
+            raise ValueError(f"a {name} mask must be 1-D, got shape {array.shape}")
+        return np.ascontiguousarray(array)
+    if array.ndim != 1:
+        raise ValueError(f"{name} ids must be 1-D, got shape {array.shape}")
+    return np.ascontiguousarray(as_ids(array), dtype=np.uint64)
+
+
+def as_filter(filter: Any, n_queries: int, single: bool) -> tuple[list[np.ndarray] | None, bool]:
+    """A search's ``filter`` as the core takes it: ``(None, False)`` for none, ``([allow],
+    False)`` for one shared by every query, or ``(allows, True)`` with one per query. A 2-D
+    boolean array or a sequence of masks or id lists, one per query, is a per-query filter (a
+    batch only); a 1-D mask, an array, set or range of ids, or a list of ints, is shared."""
+    name = "filter"
+    if filter is None:
+        return None, False
+    if isinstance(filter, np.ndarray) and filter.ndim == 2 and filter.dtype == np.bool_:
+        per_query = list(filter)
+    elif isinstance(filter, (list, tuple)) and any(np.ndim(item) > 0 for item in filter):
+        per_query = list(filter)
+    else:
+        return [_allow(filter, name)], False
+    if single:
+        raise ValueError(f"one {name} per query needs a batch of queries; pass one allow-list")
+    if len(per_query) != n_queries:
+        raise ValueError(f"expected one {name} per query ({n_queries}), got {len(per_query)}")
+    return [_allow(item, name) for item in per_query], True
 
 
 def as_series_rows(x: Any, name: str) -> np.ndarray:

@@ -16,8 +16,11 @@ import numpy as np
 from nswg import _core
 from nswg._validation import (
     METRICS,
+    NO_ID,
     QUANTIZATIONS,
+    as_filter,
     as_ids,
+    as_labels,
     as_queries,
     as_rows_and_channels,
     as_seed,
@@ -35,6 +38,7 @@ from nswg.errors import IndexFileError
 
 __all__ = [
     "METRICS",
+    "NO_ID",
     "QUANTIZATIONS",
     "GraphStats",
     "Index",
@@ -70,8 +74,10 @@ class SearchResult:
 
     Attributes
     ----------
-    ids : numpy.ndarray of int64, shape=(k,) or (n_queries, k)
-        Ids of the nearest points (row numbers of the indexed vectors), nearest first.
+    ids : numpy.ndarray of int64 or uint64, shape=(k,) or (n_queries, k)
+        Ids of the nearest points, nearest first: int64 row numbers of the indexed vectors
+        (``-1`` where fewer than ``k`` points are returnable), or on an index built with
+        ``ids``, their uint64 labels (:data:`nswg.NO_ID`, ``2**64 - 1``, where missing).
     distances : numpy.ndarray of float32, same shape as ``ids``
         Their distances to the query, in the index's metric.
     n_distance_computations : int or numpy.ndarray of int64, shape=(n_queries,)
@@ -234,6 +240,7 @@ class Index:
         vectors: Any,
         metric: str = "euclidean",
         *,
+        ids: Any = None,
         radius: int | None = None,
         window: float | None = None,
         quantization: str | None = None,
@@ -277,6 +284,13 @@ class Index:
             ``"cosine"`` is ``1 - cos``: vectors are normalised once, then ranked by Euclidean
             distance. ``"dtw"`` is Dynamic Time Warping with squared point cost, reported as the
             square root of the path sum (tslearn's definition).
+        ids : array-like of int, shape=(n,), optional
+            Labels of the points: distinct integers from 0 to ``2**64 - 2``, one per row. Every
+            result returns them (uint64) instead of row numbers, every call taking ids takes
+            them (:meth:`remove`, :meth:`get_vectors`, a search's ``filter``), and they stay
+            with their points through :meth:`compact`, :meth:`save` / :meth:`load` and pickle;
+            :meth:`add` then needs the ids of the new rows. By default a point's id is its row
+            number (int64), which :meth:`compact` renumbers.
         radius : int, optional
             Sakoe-Chiba radius in points, for ``metric="dtw"``. Radius 0 on equal lengths is the
             Euclidean distance; a wider band finds better alignments at a cost linear in it.
@@ -386,10 +400,12 @@ class Index:
         if not flag(graph, "graph"):
             shape, progress = None, False  # nothing is linked, so there is no progress to show
         work = channels * _distance_work(sz, sakoe_chiba_radius if metric == "dtw" else 0)
+        labels = None if ids is None else as_labels(ids, len(data))
         start = time.perf_counter()
         with _reporter(progress, len(data), work, "building") as report:
             core = _core.Index.build(
                 data,
+                ids=labels,
                 metric=metric,
                 sakoe_chiba_radius=sakoe_chiba_radius,
                 channels=channels,
@@ -413,6 +429,7 @@ class Index:
         ef: int | None = None,
         n_searches: int = DEFAULT_N_SEARCHES,
         exact: bool = False,
+        filter: Any = None,
         n_threads: int = 0,
     ) -> SearchResult:
         """Find the ``k`` nearest points to each query.
@@ -438,14 +455,27 @@ class Index:
         exact : bool, default=False
             Compare with every point instead (brute force): the oracle and the baseline. The
             only search of an index built with ``graph=False``. True or False only.
+        filter : array-like, set or sequence, optional
+            Return only these points: the ids allowed (an array, list, set or range of ids), or
+            a boolean mask of :attr:`n_ids` flags, one per row (in the order of
+            :attr:`labels`); for a batch also one of those per query (a list of them, or a 2-D
+            boolean array of shape (n_queries, n_ids)). The graph search walks through the
+            points left out but never returns them. When so few are allowed that the graph
+            search computes more distances than an exact scan of the allowed points would, it
+            stops there and that scan answers: roughly once the allowed fraction falls below
+            ``sqrt(c * max(k, ef) / len(index))``, where ``c`` is the distances a search
+            spends per point kept (10 to 30 on word vectors); the ``n_distance_computations``
+            returned count both. Fewer allowed points than ``k`` leave the rest of the
+            answer missing (id ``-1``, or :data:`nswg.NO_ID` with labels, at distance inf).
         n_threads : int, default=0
             Threads for a batch; 0 uses one per core. At most 8 per core.
 
         Returns
         -------
         SearchResult
-            ``ids`` (int64) and ``distances`` (float32) of shape (k,) for one query or
-            (n_queries, k) for a batch, nearest first, and ``n_distance_computations``.
+            ``ids`` (int64 row numbers, or uint64 labels on an index built with ``ids``) and
+            ``distances`` (float32) of shape (k,) for one query or (n_queries, k) for a batch,
+            nearest first, and ``n_distance_computations``.
 
         Examples
         --------
@@ -461,6 +491,7 @@ class Index:
         if k > len(self):
             raise ValueError(f"k must be between 1 and the number of points ({len(self)}), got {k}")
         ef = max(k, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
+        allows, per_query = as_filter(filter, len(queries), single)
         ids, distances, *work = self._core.search(
             queries,
             k=k,
@@ -468,7 +499,10 @@ class Index:
             n_searches=positive_int(n_searches, "n_searches"),
             exact=flag(exact, "exact"),
             n_threads=thread_count(n_threads),
+            filter=allows,
+            filter_per_query=per_query,
         )
+        ids = self._ids(ids)
         counts, bounds, cells, codes = (c.astype(np.int64) for c in work)
         if single:
             return SearchResult(
@@ -485,6 +519,7 @@ class Index:
         exact: bool = False,
         ef: int | None = None,
         n_searches: int = DEFAULT_N_SEARCHES,
+        filter: Any = None,
         n_threads: int = 0,
     ) -> RangeResult:
         """Find every point within ``radius`` of each query.
@@ -512,6 +547,8 @@ class Index:
             First beam width of the graph search; default ``max(max_results, 48)``.
         n_searches : int, default=2
             Restarts of each graph search, as in :meth:`search`.
+        filter : array-like, set or sequence, optional
+            Return only these points, as in :meth:`search`.
         n_threads : int, default=0
             Threads for a batch; 0 uses one per core.
 
@@ -545,6 +582,7 @@ class Index:
         radius = distance_radius(radius)
         cap = None if max_results is None else positive_int(max_results, "max_results")
         ef = max(cap or 0, DEFAULT_EF) if ef is None else positive_int(ef, "ef")
+        allows, per_query = as_filter(filter, len(queries), single)
         offsets, ids, distances, *work = self._core.search_radius(
             queries,
             radius=radius,
@@ -553,7 +591,10 @@ class Index:
             n_searches=positive_int(n_searches, "n_searches"),
             exact=flag(exact, "exact"),
             n_threads=thread_count(n_threads),
+            filter=allows,
+            filter_per_query=per_query,
         )
+        ids = self._ids(ids)
         counts, bounds, cells, codes = (c.astype(np.int64) for c in work)
         splits = offsets[1:-1].astype(np.intp)
         if single:
@@ -569,7 +610,9 @@ class Index:
             codes,
         )
 
-    def add(self, vectors: Any, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
+    def add(
+        self, vectors: Any, *, ids: Any = None, n_threads: int = 0, progress: Progress = None
+    ) -> np.ndarray:
         """Insert more points into the built graph.
 
         NSW construction is incremental: each new point is linked to the nearest points a search
@@ -580,6 +623,11 @@ class Index:
         ----------
         vectors : array-like, shape=(m, d) or (m, sz, 1)
             The new points, checked and converted as in :meth:`build`.
+        ids : array-like of int, shape=(m,), optional
+            Labels of the new points, as in :meth:`build`: required on an index built with
+            ``ids``, distinct from every id in use (a removed point keeps its id until
+            :meth:`compact`). Given to an index without labels, its points keep their row
+            numbers as labels and results become uint64 labels from then on.
         n_threads : int, default=0
             Threads; 0 uses one per core.
         progress : bool or callable, optional
@@ -587,8 +635,9 @@ class Index:
 
         Returns
         -------
-        numpy.ndarray of int64, shape=(m,)
-            Ids of the new points: they continue from the last id given out.
+        numpy.ndarray of int64 or uint64, shape=(m,)
+            Ids of the new points: their labels, or row numbers continuing from the last one
+            given out.
 
         Notes
         -----
@@ -605,9 +654,12 @@ class Index:
         3
         """
         data = index_rows(vectors, "vectors", self.dim, self.metric, self.channels)
+        labels = None if ids is None else as_labels(ids, len(data))
         threads = thread_count(n_threads)
         with _reporter(progress, len(data), self._distance_work(), "adding") as report:
-            first = self._core.add(data, n_threads=threads, progress=report)
+            first = self._core.add(data, ids=labels, n_threads=threads, progress=report)
+        if labels is not None:
+            return labels
         return np.arange(first, first + len(data), dtype=np.int64)
 
     def remove(self, ids: Any) -> None:
@@ -620,12 +672,13 @@ class Index:
         Parameters
         ----------
         ids : int or array-like of int
-            Ids of points to remove, each at most once, none removed before.
+            Ids of points to remove (their labels on an index built with ``ids``), each at most
+            once, none removed before.
 
         Raises
         ------
         ValueError
-            An id out of range, repeated or already removed, or removing every point.
+            An id unknown, repeated or already removed, or removing every point.
 
         Examples
         --------
@@ -643,8 +696,9 @@ class Index:
     def compact(self, *, n_threads: int = 0, progress: Progress = None) -> np.ndarray:
         """Rebuild the index without its removed points, freeing their memory.
 
-        Ids change: the points kept are renumbered from 0 in their old order. Ctrl-C stops it
-        with ``KeyboardInterrupt`` and leaves the index as it was.
+        Row numbers change: the points kept are renumbered from 0 in their old order, and an
+        index without labels gives them as the new ids; labels stay with their points. Ctrl-C
+        stops it with ``KeyboardInterrupt`` and leaves the index as it was.
 
         Parameters
         ----------
@@ -655,8 +709,9 @@ class Index:
 
         Returns
         -------
-        numpy.ndarray of int64
-            The old id of each new id.
+        numpy.ndarray of int64 or uint64
+            The id each new row had: its old row number (int64), or its label (uint64), which
+            it keeps.
 
         Examples
         --------
@@ -672,7 +727,7 @@ class Index:
         threads = thread_count(n_threads)
         with _reporter(progress, len(self), self._distance_work(), "compacting") as report:
             old = self._core.compact(n_threads=threads, progress=report)
-        return old.astype(np.int64)
+        return self._ids(old)
 
     def get_vectors(self, ids: Any) -> np.ndarray:
         """The stored vectors of points, copied.
@@ -685,7 +740,8 @@ class Index:
         Parameters
         ----------
         ids : int or array-like of int
-            Ids of points not removed; an id may repeat.
+            Ids of points not removed (labels on an index built with ``ids``); an id may
+            repeat.
 
         Returns
         -------
@@ -694,7 +750,7 @@ class Index:
         Raises
         ------
         ValueError
-            An id out of range, negative or removed.
+            An id unknown, negative or removed.
         TypeError
             Ids that are not integers.
 
@@ -742,6 +798,19 @@ class Index:
         [3]
         """
         return self._core.vectors()
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The id of each row, removed rows included: uint64 labels on an index built with
+        ``ids``, else the row numbers ``0 .. n_ids - 1`` (int64). A boolean ``filter`` flags
+        the rows in this order."""
+        labels = self._core.labels
+        return np.arange(self.n_ids, dtype=np.int64) if labels is None else labels
+
+    def _ids(self, raw: np.ndarray) -> np.ndarray:
+        """The core's uint64 ids as this index reports them: labels as they are, row numbers
+        as int64, whose -1 for a missing result has the bits of the core's mark."""
+        return raw if self._core.has_labels else raw.view(np.int64)
 
     def _distance_work(self) -> int:
         sz = self.dim // self.channels

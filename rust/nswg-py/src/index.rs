@@ -14,8 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use nswg::{
-    persist, with_threads, Band, GraphOptions, Index, IndexOptions, Metric, Quantization,
-    QueryOptions, RangeOptions,
+    persist, with_threads, Allow, Band, Filter, GraphOptions, Index, IndexOptions, Metric,
+    Quantization, QueryOptions, RangeOptions,
 };
 
 use crate::errors::{load_to_py, py_err, to_py};
@@ -34,6 +34,29 @@ fn to_rows(array: &PyReadonlyArray2<'_, f32>) -> (Vec<f32>, usize) {
         Err(_) => array.as_array().iter().copied().collect(),
     };
     (data, dim)
+}
+
+/// The filter of a search: `None` allows every point; else one item (shared by every query)
+/// or, with `per_query`, one per query, each a bool mask over the rows or a uint64 array of ids.
+fn filter(items: Option<Vec<Bound<'_, PyAny>>>, per_query: bool) -> PyResult<Filter> {
+    let Some(items) = items else {
+        return Ok(Filter::All);
+    };
+    let allow = |item: &Bound<'_, PyAny>| -> PyResult<Allow> {
+        if let Ok(mask) = item.extract::<PyReadonlyArray1<'_, bool>>() {
+            return Ok(Allow::Mask(mask.as_array().to_vec()));
+        }
+        let ids = item.extract::<PyReadonlyArray1<'_, u64>>()?;
+        Ok(Allow::Ids(ids.as_array().to_vec()))
+    };
+    let mut allows = items.iter().map(allow).collect::<PyResult<Vec<_>>>()?;
+    match (per_query, allows.len()) {
+        (true, _) => Ok(Filter::PerQuery(allows)),
+        (false, 1) => Ok(Filter::Shared(allows.pop().expect("one"))),
+        (false, n) => Err(PyValueError::new_err(format!(
+            "a shared filter is one array, got {n}"
+        ))),
+    }
 }
 
 /// The quantization named `name`; `None` searches on the float rows.
@@ -149,12 +172,15 @@ impl PyIndex {
     /// `quantization` is `None` or "sq8".
     /// `progress(done, total)`, if given, is called with the points linked so far, about every
     /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
+    /// `ids` (uint64, one per row, distinct) are the points' labels; `None` keeps the row
+    /// numbers.
     #[staticmethod]
-    #[pyo3(signature = (vectors, *, metric, sakoe_chiba_radius, channels, quantization, graph, ef_construction, n_searches, seed, n_threads, progress))]
+    #[pyo3(signature = (vectors, *, ids, metric, sakoe_chiba_radius, channels, quantization, graph, ef_construction, n_searches, seed, n_threads, progress))]
     #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
         vectors: PyReadonlyArray2<'_, f32>,
+        ids: Option<PyReadonlyArray1<'_, u64>>,
         metric: &str,
         sakoe_chiba_radius: Option<usize>,
         channels: usize,
@@ -178,15 +204,18 @@ impl PyIndex {
             seed,
         };
         let (data, dim) = to_rows(&vectors);
+        let labels = ids.map(|ids| ids.as_array().to_vec());
         if options.graph.is_none() {
             // Without a graph there is no linking to watch or spread over threads: only a
             // pass over the data, which threads would cost more than they save on small sets.
-            let index = py.detach(|| Index::build(data, dim, options));
+            let index = py.detach(|| {
+                Index::build_with_progress(data, dim, options, labels, &nswg::Progress::new())
+            });
             return Ok(Self::new(index.map_err(|e| to_py(e, Some(VECTORS)))?));
         }
         let index = watched(py, progress.as_ref(), |counts| {
             with_threads(n_threads, || {
-                Index::build_with_progress(data, dim, options, counts)
+                Index::build_with_progress(data, dim, options, labels, counts)
             })
             .map_err(|e| to_py(e, Some(VECTORS)))
         })?;
@@ -194,11 +223,14 @@ impl PyIndex {
     }
 
     /// k nearest neighbours of each row of `queries` (float32, shape (m, d): the index's dim,
-    /// or under DTW any whole number of time steps).
-    /// Returns ids (m, k) int64, distances (m, k) float32, and per query the distance
-    /// exact distance computations, the lower-bound computations, the DTW cells computed and the
-    /// distances estimated from codes, (m,) uint64 each.
-    #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads))]
+    /// or under DTW any whole number of time steps), among the points `filter` allows (a list
+    /// of one bool mask over the rows or uint64 array of ids, or with `filter_per_query` one per
+    /// query; `None` allows all).
+    /// Returns ids (m, k) uint64 (labels, or row numbers without; 2^64 - 1 where missing),
+    /// distances (m, k) float32, and per query the exact distance computations, the
+    /// lower-bound computations, the DTW cells computed and the distances estimated from
+    /// codes, (m,) uint64 each.
+    #[pyo3(signature = (queries, *, k, ef, n_searches, exact, n_threads, filter, filter_per_query))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search<'py>(
         &self,
@@ -209,8 +241,10 @@ impl PyIndex {
         n_searches: usize,
         exact: bool,
         n_threads: usize,
+        filter: Option<Vec<Bound<'py, PyAny>>>,
+        filter_per_query: bool,
     ) -> PyResult<(
-        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<u64>>,
         Bound<'py, PyArray2<f32>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
@@ -225,9 +259,12 @@ impl PyIndex {
             n_searches,
             exact,
         };
+        let filter = self::filter(filter, filter_per_query)?;
         let found = self
             .reading(py, |index| {
-                with_threads(n_threads, || index.search_rows(data, width, &options))
+                with_threads(n_threads, || {
+                    index.search_rows(data, width, &options, &filter)
+                })
             })?
             .map_err(|e| to_py(e, Some("queries")))?;
         let shape = (m, k);
@@ -244,10 +281,11 @@ impl PyIndex {
         ))
     }
 
-    /// Every point within `radius` of each row of `queries` (as in `search`), nearest first.
-    /// Returns offsets (m + 1,) uint64 into ids (int64) and distances (float32): query `q`'s
-    /// points are `ids[offsets[q]:offsets[q + 1]]`; then the four counts of `search`.
-    #[pyo3(signature = (queries, *, radius, max_results, ef, n_searches, exact, n_threads))]
+    /// Every point within `radius` of each row of `queries` that `filter` allows (as in
+    /// `search`), nearest first. Returns offsets (m + 1,) uint64 into ids (uint64, as in
+    /// `search`) and distances (float32): query `q`'s points are `ids[offsets[q]:offsets[q +
+    /// 1]]`; then the four counts of `search`.
+    #[pyo3(signature = (queries, *, radius, max_results, ef, n_searches, exact, n_threads, filter, filter_per_query))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn search_radius<'py>(
         &self,
@@ -259,9 +297,11 @@ impl PyIndex {
         n_searches: usize,
         exact: bool,
         n_threads: usize,
+        filter: Option<Vec<Bound<'py, PyAny>>>,
+        filter_per_query: bool,
     ) -> PyResult<(
         Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<f32>>,
         Bound<'py, PyArray1<u64>>,
         Bound<'py, PyArray1<u64>>,
@@ -276,9 +316,12 @@ impl PyIndex {
             n_searches,
             exact,
         };
+        let filter = self::filter(filter, filter_per_query)?;
         let found = self
             .reading(py, |index| {
-                with_threads(n_threads, || index.search_radius(data, width, &options))
+                with_threads(n_threads, || {
+                    index.search_radius(data, width, &options, &filter)
+                })
             })?
             .map_err(|e| to_py(e, Some("queries")))?;
         let offsets: Vec<u64> = found.offsets.iter().map(|&o| o as u64).collect();
@@ -293,24 +336,41 @@ impl PyIndex {
         ))
     }
 
-    /// Appends the rows of `vectors` and links them into the graph; returns the first new id.
-    /// `progress` as in `build`; stopped, the index is left unchanged.
-    #[pyo3(signature = (vectors, *, n_threads, progress))]
+    /// Appends the rows of `vectors` and links them into the graph; returns the first new row
+    /// number. `ids` (uint64) label the new rows, as in `build`. `progress` as in `build`;
+    /// stopped, the index is left unchanged.
+    #[pyo3(signature = (vectors, *, ids, n_threads, progress))]
     fn add(
         &self,
         py: Python<'_>,
         vectors: PyReadonlyArray2<'_, f32>,
+        ids: Option<PyReadonlyArray1<'_, u64>>,
         n_threads: usize,
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
         let (data, _) = to_rows(&vectors);
+        let labels = ids.map(|ids| ids.as_array().to_vec());
         self.changing(
             py,
             n_threads,
             progress.as_ref(),
             Some(VECTORS),
-            |index, counts| index.add_with_progress(data, counts),
+            |index, counts| index.add_with_progress(data, labels, counts),
         )
+    }
+
+    /// The labels of the rows, uint64 (n_ids,), removed points' included; `None` when the ids
+    /// are the row numbers.
+    #[getter]
+    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray1<u64>>>> {
+        let labels = self.reading(py, |index| index.labels().map(<[u64]>::to_vec))?;
+        Ok(labels.map(|labels| labels.into_pyarray(py)))
+    }
+
+    /// Whether the points have labels of their own (else their ids are the row numbers).
+    #[getter]
+    fn has_labels(&self, py: Python<'_>) -> PyResult<bool> {
+        self.reading(py, |index| index.labels().is_some())
     }
 
     /// Marks the points `ids` removed; all are checked first, so an error removes none.
@@ -319,7 +379,8 @@ impl PyIndex {
         py.detach(|| self.write()?.remove(&ids).map_err(py_err))
     }
 
-    /// Rebuilds the index without its removed points; returns the old id of each new id.
+    /// Rebuilds the index without its removed points; returns the id each new row had (its
+    /// label, which stays, or its old row number).
     /// `progress` as in `build`; stopped, the index is left unchanged.
     #[pyo3(signature = (*, n_threads, progress))]
     fn compact<'py>(

@@ -51,6 +51,18 @@ pub enum Error {
     IdOutOfRange { id: u64, max: usize },
     #[error("id {id} is removed already, or given twice")]
     AlreadyRemoved { id: u64 },
+    #[error("id {label} is given to another point already (a removed one keeps its id until compact), given twice, or 2^64 - 1, which marks a missing result")]
+    DuplicateLabel { label: u64 },
+    #[error("no point has id {id}")]
+    UnknownId { id: u64 },
+    #[error("this index's points have ids of their own: pass the ids of the new rows")]
+    IdsRequired,
+    #[error("expected {expected} ids, one per row, got {received}")]
+    IdsMismatch { expected: usize, received: usize },
+    #[error("a filter must hold one flag per point ({expected}), got {received}")]
+    FilterMismatch { expected: usize, received: usize },
+    #[error("expected one filter per query ({expected}), got {received}")]
+    FiltersMismatch { expected: usize, received: usize },
     #[error("point {id} is removed: it has no vector any more")]
     Removed { id: u64 },
     #[error("cannot remove every point of an index: build a new one instead")]

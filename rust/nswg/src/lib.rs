@@ -9,7 +9,7 @@
 //! - `graph`: the adjacency, the restarted greedy search and the construction built on it;
 //! - `metric`: one dispatch from a [`Metric`] to its code; Euclidean, cosine, and DTW with its
 //!   band, kernel, SIMD cells and lower bounds;
-//! - `storage`: the rows, their compressed codes and the removal marks;
+//! - `storage`: the rows, their compressed codes, labels and removal marks, and id sets;
 //! - [`persist`]: the file format and atomic saving;
 //! - `sys`: CPU features detected once, huge pages, prefetches.
 
@@ -25,9 +25,10 @@ mod sys;
 pub use error::{Error, Result};
 pub use graph::{GraphOptions, GraphStats, MAX_DEGREE};
 pub use index::{
-    max_threads, with_threads, Index, IndexOptions, Neighbors, Quantization, QueryOptions,
-    RangeNeighbors, RangeOptions, MIN_NEIGHBORS, THREADS_PER_CORE,
+    max_threads, with_threads, Allow, Filter, Index, IndexOptions, Neighbors, Quantization,
+    QueryOptions, RangeNeighbors, RangeOptions, MIN_NEIGHBORS, THREADS_PER_CORE,
 };
 pub use metric::{dtw, Band, Metric};
 pub use progress::Progress;
+pub use storage::NO_LABEL;
 pub use sys::cpu::simd_features;

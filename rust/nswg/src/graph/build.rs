@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::search::{Beam, Search};
+use super::search::{Beam, Excluded, Search};
 use super::store::Candidate;
 use super::Graph;
 use crate::error::{Error, Result};
@@ -105,7 +105,14 @@ pub(crate) fn insert<S: Space>(
                     }
                     let seed = seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     distance.set_query_row(p as u32);
-                    s.greedy(distance, graph, removed, beam, seed, inserted);
+                    s.greedy(
+                        distance,
+                        graph,
+                        Excluded::removed(removed),
+                        beam,
+                        seed,
+                        inserted,
+                    );
                     let chosen = match s.nearest() {
                         [c, ..] if c.distance == 0.0 && same_row(c.id, p as u32) => {
                             Chosen::CopyOf(c.id, true)

@@ -15,5 +15,5 @@ mod visited;
 pub(crate) use adjacency::Graph;
 pub(crate) use build::insert;
 pub use build::{GraphOptions, MAX_DEGREE};
-pub(crate) use search::{Beam, Search};
+pub(crate) use search::{Beam, Excluded, Search};
 pub use stats::GraphStats;

@@ -10,7 +10,7 @@ use super::store::{Candidate, TopK};
 use super::visited::Visited;
 use super::Graph;
 use crate::metric::QueryDistance;
-use crate::storage::Tombstones;
+use crate::storage::{IdSet, Tombstones};
 
 /// The first restart enters at one of this many points inserted first.
 const EARLY_ENTRIES: usize = 16;
@@ -32,6 +32,47 @@ pub(crate) struct Beam {
     /// Whether the copies of the nodes found are returned beside them (a query), or the nodes
     /// alone (the construction, which never links a copy).
     pub copies: bool,
+    /// Distances after which the search gives up (a filtered search, which an exact scan of
+    /// the allowed points answers for that many); `None` never gives up.
+    pub budget: Option<usize>,
+}
+
+/// The points a search walks through but never returns: the removed ones, and under a filter
+/// those outside the allowed set.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Excluded<'a> {
+    pub removed: &'a Tombstones,
+    pub allowed: Option<&'a IdSet>,
+}
+
+impl<'a> Excluded<'a> {
+    /// The removed points alone.
+    pub(crate) fn removed(removed: &'a Tombstones) -> Self {
+        Self {
+            removed,
+            allowed: None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.removed.contains(id) || self.allowed.is_some_and(|a| !a.contains(id))
+    }
+
+    /// Calls `f` on each point among the first `n` that a search may return, in increasing
+    /// id; under a filter only the allowed set is read, so a scan of a few allowed points
+    /// costs as few steps.
+    fn for_each_returnable(&self, n: usize, f: impl FnMut(u32)) {
+        let kept = |&id: &u32| !self.removed.contains(id);
+        match self.allowed {
+            Some(allowed) => allowed
+                .iter()
+                .filter(|&id| id < n as u32)
+                .filter(kept)
+                .for_each(f),
+            None => (0..n as u32).filter(kept).for_each(f),
+        }
+    }
 }
 
 /// Scratch state of one search, reused across queries by one thread (`Search` of
@@ -50,6 +91,8 @@ pub(crate) struct Search {
     fresh: Vec<u32>,
     /// The results with the copies of the nodes found.
     grouped: Vec<Candidate>,
+    /// Distances asked for by the current search, to hold it to its budget.
+    computed: usize,
 }
 
 impl Search {
@@ -61,6 +104,7 @@ impl Search {
             order: Vec::new(),
             fresh: Vec::new(),
             grouped: Vec::new(),
+            computed: 0,
         }
     }
 
@@ -70,9 +114,11 @@ impl Search {
     }
 
     /// Restarted greedy search for the nearest points to the query of `distance` among the
-    /// first `limit` points of `graph`; `seed` draws the entry points. Removed points are walked
-    /// through but never kept as results. With `beam.copies`, the copies of each node found are
-    /// returned beside it; the construction leaves them out, since they are never linked.
+    /// first `limit` points of `graph`; `seed` draws the entry points. `excluded` points (removed,
+    /// or outside a filter) are walked through but never kept as results. With `beam.copies`, the
+    /// copies of each node found are returned beside it; the construction leaves them out, since
+    /// they are never linked. Returns `false`, with no results, once more than `beam.budget`
+    /// distances were asked for.
     ///
     /// The first restart starts from a random one of the first [`EARLY_ENTRIES`] points, each
     /// later one from a random unvisited entry point; a restart repeatedly expands the nearest
@@ -83,14 +129,16 @@ impl Search {
         &mut self,
         distance: &mut Q,
         graph: &Graph,
-        removed: &Tombstones,
+        excluded: Excluded<'_>,
         beam: Beam,
         seed: u64,
         limit: usize,
-    ) {
+    ) -> bool {
         let copies = beam.copies && graph.copies().any();
         self.visited.clear(graph.len());
         self.nearest.reset(beam.ef.max(beam.k));
+        self.computed = 0;
+        let budget = beam.budget.unwrap_or(usize::MAX);
         let wanted = beam.k.min(limit);
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let mut restarts = 0;
@@ -122,7 +170,7 @@ impl Search {
             let Some(first) = self.within(distance, entry) else {
                 continue;
             };
-            if self.returns(entry, graph, removed, copies) {
+            if self.returns(entry, graph, excluded, copies) {
                 self.nearest.insert(first);
             }
             self.candidates.clear();
@@ -152,7 +200,7 @@ impl Search {
                     };
                     // A removed point still leads somewhere: walk through it if it would have
                     // been kept, as hnswlib does with its deletion marks.
-                    let walk = if self.returns(neighbor, graph, removed, copies) {
+                    let walk = if self.returns(neighbor, graph, excluded, copies) {
                         self.nearest.insert(c)
                     } else {
                         self.nearest.admits(c.distance)
@@ -164,6 +212,10 @@ impl Search {
                     }
                 }
                 self.fresh = fresh;
+                if self.computed > budget {
+                    self.nearest.reset(0);
+                    return false;
+                }
             }
         }
         self.nearest.finish();
@@ -171,8 +223,9 @@ impl Search {
             self.rerank(distance);
         }
         if copies {
-            self.add_copies(distance, graph, removed);
+            self.add_copies(distance, graph, excluded);
         }
+        true
     }
 
     /// Replaces the estimated distances of the `max(k, ef)` points found by exact ones and
@@ -189,32 +242,32 @@ impl Search {
         found.sort_unstable();
     }
 
-    /// Whether node `id` is a result to keep: not removed, or, when the copies are returned,
-    /// with a copy not removed.
+    /// Whether node `id` is a result to keep: not excluded, or, when the copies are returned,
+    /// with a copy not excluded.
     #[inline]
-    fn returns(&self, id: u32, graph: &Graph, removed: &Tombstones, copies: bool) -> bool {
-        !removed.contains(id) || copies && graph.copies().of(id).any(|c| !removed.contains(c))
+    fn returns(&self, id: u32, graph: &Graph, excluded: Excluded<'_>, copies: bool) -> bool {
+        !excluded.contains(id) || copies && graph.copies().of(id).any(|c| !excluded.contains(c))
     }
 
-    /// Puts the copies not removed of each node found beside it, identical ones at its distance
-    /// (their distances need no computing), near ones at their own, and drops the removed nodes
+    /// Puts the copies not excluded of each node found beside it, identical ones at its distance
+    /// (their distances need no computing), near ones at their own, and drops the excluded nodes
     /// kept for their copies. The store held `max(k, ef)` nodes, so copies never crowd out the
     /// search's beam.
     fn add_copies<Q: QueryDistance>(
         &mut self,
         distance: &mut Q,
         graph: &Graph,
-        removed: &Tombstones,
+        excluded: Excluded<'_>,
     ) {
         let capacity = self.nearest.capacity();
         let found = self.nearest.sorted_mut();
         self.grouped.clear();
         let copies = graph.copies();
         for &c in found.iter() {
-            if !removed.contains(c.id) {
+            if !excluded.contains(c.id) {
                 self.grouped.push(c);
             }
-            for id in copies.of(c.id).filter(|&id| !removed.contains(id)) {
+            for id in copies.of(c.id).filter(|&id| !excluded.contains(id)) {
                 let d = if copies.is_identical(id) {
                     c.distance
                 } else {
@@ -228,31 +281,26 @@ impl Search {
         std::mem::swap(found, &mut self.grouped);
     }
 
-    /// Exact search over the `n` points: every point not removed is compared with the query,
+    /// Exact search over the `n` points: every point not excluded is compared with the query,
     /// through its lower bound when the distance has one. Points are then visited in the order
     /// of their bounds, so the scan stops at the first bound above the k-th distance found.
     pub(crate) fn exact<Q: QueryDistance>(
         &mut self,
         distance: &mut Q,
         n: usize,
-        removed: &Tombstones,
+        excluded: Excluded<'_>,
         k: usize,
     ) {
         self.nearest.reset(k);
         self.order.clear();
-        for id in 0..n as u32 {
-            if removed.contains(id) {
-                continue;
-            }
-            match distance.lower_bound(id) {
-                Some(bound) => self.order.push((bound, id)),
-                None => {
-                    if let Some(c) = self.within(distance, id) {
-                        self.nearest.insert(c);
-                    }
+        excluded.for_each_returnable(n, |id| match distance.lower_bound(id) {
+            Some(bound) => self.order.push((bound, id)),
+            None => {
+                if let Some(c) = self.within(distance, id) {
+                    self.nearest.insert(c);
                 }
             }
-        }
+        });
         self.order
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for i in 0..self.order.len() {
@@ -272,22 +320,22 @@ impl Search {
         self.nearest.finish();
     }
 
-    /// Exact range search over the `n` points: every point not removed whose ranking distance
+    /// Exact range search over the `n` points: every point not excluded whose ranking distance
     /// is at most `bound`, ordered by (distance, id). Each distance runs with `bound` as its
     /// bound, so DTW's cascade of lower bounds and abandoning prunes as in a k-NN scan.
     pub(crate) fn exact_within<Q: QueryDistance>(
         &mut self,
         distance: &mut Q,
         n: usize,
-        removed: &Tombstones,
+        excluded: Excluded<'_>,
         bound: f32,
     ) -> &[Candidate] {
         self.grouped.clear();
-        for id in (0..n as u32).filter(|&id| !removed.contains(id)) {
+        excluded.for_each_returnable(n, |id| {
             if let Some(d) = distance.within(id, bound).filter(|&d| d <= bound) {
                 self.grouped.push(Candidate { distance: d, id });
             }
-        }
+        });
         self.grouped.sort_unstable();
         &self.grouped
     }
@@ -295,7 +343,8 @@ impl Search {
     /// The query's distance to `id`, or `None` if it is certainly farther than every kept result
     /// of a full store.
     #[inline]
-    fn within<Q: QueryDistance>(&self, distance: &mut Q, id: u32) -> Option<Candidate> {
+    fn within<Q: QueryDistance>(&mut self, distance: &mut Q, id: u32) -> Option<Candidate> {
+        self.computed += 1;
         let bound = self
             .nearest
             .bound()

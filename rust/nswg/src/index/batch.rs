@@ -4,17 +4,84 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::{Index, Neighbors, QueryOptions, RangeNeighbors, RangeOptions};
+use super::{Allowed, Index, Neighbors, QueryOptions, RangeNeighbors, RangeOptions};
 use crate::error::{Error, Result};
-use crate::graph::{Beam, Search};
+use crate::graph::{Beam, Excluded, Search};
 use crate::metric::{Cost, QueryDistance, Space, WithSpace};
-use crate::storage::Points;
+use crate::storage::{IdSet, Points, NO_LABEL};
 
 /// A batch search, run by [`crate::metric::with_space`] once the metric is set up.
 pub(super) struct BatchSearch<'a> {
     pub index: &'a Index,
     pub queries: &'a Points,
     pub options: &'a QueryOptions,
+    pub filter: &'a Allowed<'a>,
+}
+
+/// What one thread keeps from query to query: the search's buffers, the distance bound to the
+/// query, and the allowed set of a per-query filter.
+type Scratch<Q> = (Search, Q, IdSet);
+
+impl Index {
+    /// The points query `q` must not return, under `filter`; a per-query filter's set is made
+    /// in `scratch`.
+    fn excluded<'s>(
+        &'s self,
+        filter: &'s Allowed<'_>,
+        q: u32,
+        scratch: &'s mut IdSet,
+    ) -> Excluded<'s> {
+        let allowed = match filter {
+            Allowed::All => None,
+            Allowed::Shared(set) => Some(set),
+            Allowed::PerQuery(allows) => {
+                self.fill(&allows[q as usize], scratch)
+                    .expect("every filter is checked before the search");
+                Some(&*scratch)
+            }
+        };
+        Excluded {
+            removed: &self.removed,
+            allowed,
+        }
+    }
+
+    /// The `beam.k` nearest points to `distance`'s query that `excluded` leaves, into `s`: by
+    /// the graph, unless `exact` or there is none, or unless a filter leaves so few points that
+    /// a scan of them costs fewer distances (see [`Index::scan_is_cheaper`]); a graph search
+    /// that spends more distances than that scan would is given up and the scan answers.
+    fn nearest<Q: QueryDistance>(
+        &self,
+        s: &mut Search,
+        distance: &mut Q,
+        excluded: Excluded<'_>,
+        beam: Beam,
+        exact: bool,
+    ) {
+        let kept = beam.ef.max(beam.k);
+        let graph =
+            (self.graph.as_ref()).filter(|_| !exact && !self.scan_is_cheaper(excluded, kept));
+        if let Some(graph) = graph {
+            let budget = excluded.allowed.map(IdSet::len);
+            let beam = Beam { budget, ..beam };
+            let seed = self.options.seed;
+            if s.greedy(distance, graph, excluded, beam, seed, self.n_ids()) {
+                return;
+            }
+        }
+        s.exact(distance, self.n_ids(), excluded, beam.k);
+    }
+
+    /// Whether a filter allows so few points that scanning them all is cheaper than any graph
+    /// search keeping `kept` of them: a walk meets allowed points at about their fraction
+    /// `a / n` of the points, so it computes at least `kept * n / a` distances to find `kept`,
+    /// more than the `a` of the scan once `a * a < kept * n`.
+    fn scan_is_cheaper(&self, excluded: Excluded<'_>, kept: usize) -> bool {
+        excluded.allowed.is_some_and(|allowed| {
+            let a = allowed.len() as u128;
+            a * a < kept as u128 * self.n_ids() as u128
+        })
+    }
 }
 
 impl WithSpace for BatchSearch<'_> {
@@ -26,6 +93,7 @@ impl WithSpace for BatchSearch<'_> {
             index,
             queries,
             options,
+            filter,
         } = self;
         let k = options.k;
         let beam = Beam {
@@ -33,25 +101,22 @@ impl WithSpace for BatchSearch<'_> {
             ef: options.ef,
             n_searches: options.n_searches,
             copies: true,
+            budget: None,
         };
         let n = index.n_ids();
-        let answers: Vec<(Vec<(i64, f32)>, Cost)> = (0..queries.len() as u32)
+        let answers: Vec<(Vec<(u64, f32)>, Cost)> = (0..queries.len() as u32)
             .into_par_iter()
             .map_init(
-                || (Search::new(n), space.query()),
-                |(s, distance), q| {
+                || -> Scratch<S::Query<'_>> { (Search::new(n), space.query(), IdSet::default()) },
+                |(s, distance, scratch), q| {
+                    let excluded = index.excluded(filter, q, scratch);
                     distance.set_query(queries.row(q));
-                    match &index.graph {
-                        Some(graph) if !options.exact => {
-                            s.greedy(distance, graph, &index.removed, beam, index.options.seed, n);
-                        }
-                        _ => s.exact(distance, n, &index.removed, k),
-                    }
+                    index.nearest(s, distance, excluded, beam, options.exact);
                     let pairs = s
                         .nearest()
                         .iter()
                         .take(k)
-                        .map(|c| (i64::from(c.id), distance.finish(c.distance)))
+                        .map(|c| (index.id_of(c.id), distance.finish(c.distance)))
                         .collect();
                     (pairs, distance.take_cost())
                 },
@@ -72,7 +137,7 @@ impl WithSpace for BatchSearch<'_> {
                 out.ids.push(id);
                 out.distances.push(d);
             }
-            out.ids.extend(std::iter::repeat_n(-1, missing));
+            out.ids.extend(std::iter::repeat_n(NO_LABEL, missing));
             out.distances
                 .extend(std::iter::repeat_n(f32::INFINITY, missing));
             out.n_distance_computations.push(cost.distances);
@@ -89,6 +154,7 @@ pub(super) struct RangeSearch<'a> {
     pub index: &'a Index,
     pub queries: &'a Points,
     pub options: &'a RangeOptions,
+    pub filter: &'a Allowed<'a>,
 }
 
 impl WithSpace for RangeSearch<'_> {
@@ -100,54 +166,59 @@ impl WithSpace for RangeSearch<'_> {
             index,
             queries,
             options,
+            filter,
         } = self;
         let n = index.n_ids();
-        let answers: Vec<(Vec<(i64, f32)>, Cost)> = (0..queries.len() as u32)
+        let answers: Vec<(Vec<(u64, f32)>, Cost)> = (0..queries.len() as u32)
             .into_par_iter()
             .map_init(
-                || (Search::new(n), space.query()),
-                |(s, distance), q| {
+                || -> Scratch<S::Query<'_>> { (Search::new(n), space.query(), IdSet::default()) },
+                |(s, distance, scratch), q| {
+                    let excluded = index.excluded(filter, q, scratch);
                     distance.set_query(queries.row(q));
                     let bound = ranking_bound(distance, options.radius);
-                    let found = match &index.graph {
-                        Some(graph) if !options.exact => {
-                            let live = index.len();
-                            let mut ef = options.ef.max(options.max_results.unwrap_or(0));
-                            loop {
-                                ef = ef.min(live);
-                                let beam = Beam {
-                                    k: ef,
-                                    ef,
-                                    n_searches: options.n_searches,
-                                    copies: true,
-                                };
-                                s.greedy(
-                                    distance,
-                                    graph,
-                                    &index.removed,
-                                    beam,
-                                    index.options.seed,
-                                    n,
-                                );
-                                let found = s.nearest();
-                                let inside = found.partition_point(|c| c.distance <= bound);
-                                // The beam holds only points within the radius: some may lie
-                                // beyond it, so search again with a beam twice as wide.
-                                let more = inside == found.len() && found.len() >= ef && ef < live;
-                                if !more || options.max_results.is_some_and(|m| inside >= m) {
-                                    break &found[..inside];
-                                }
-                                ef *= 2;
+                    let graph = index.graph.as_ref().filter(|_| !options.exact);
+                    let budget = excluded.allowed.map(IdSet::len);
+                    let mut found = None;
+                    let kept = options.ef.max(options.max_results.unwrap_or(0));
+                    let graph = graph.filter(|_| !index.scan_is_cheaper(excluded, kept));
+                    if let Some(graph) = graph {
+                        let live = excluded.allowed.map_or(index.len(), IdSet::len);
+                        let mut ef = options.ef.max(options.max_results.unwrap_or(0));
+                        loop {
+                            ef = ef.min(live).max(1);
+                            let beam = Beam {
+                                k: ef,
+                                ef,
+                                n_searches: options.n_searches,
+                                copies: true,
+                                budget,
+                            };
+                            if !s.greedy(distance, graph, excluded, beam, index.options.seed, n) {
+                                break;
                             }
+                            let kept = s.nearest();
+                            let inside = kept.partition_point(|c| c.distance <= bound);
+                            // The beam holds only points within the radius: some may lie
+                            // beyond it, so search again with a beam twice as wide.
+                            let more = inside == kept.len() && kept.len() >= ef && ef < live;
+                            if !more || options.max_results.is_some_and(|m| inside >= m) {
+                                found = Some(inside);
+                                break;
+                            }
+                            ef *= 2;
                         }
-                        _ => s.exact_within(distance, n, &index.removed, bound),
+                    }
+                    let found = match found {
+                        Some(inside) => &s.nearest()[..inside],
+                        None => s.exact_within(distance, n, excluded, bound),
                     };
                     let kept = options
                         .max_results
                         .map_or(found.len(), |m| m.min(found.len()));
                     let pairs = found[..kept]
                         .iter()
-                        .map(|c| (i64::from(c.id), distance.finish(c.distance)))
+                        .map(|c| (index.id_of(c.id), distance.finish(c.distance)))
                         .collect();
                     (pairs, distance.take_cost())
                 },

@@ -7,15 +7,15 @@ pub(crate) mod tests;
 
 pub use batch::{max_threads, with_threads, THREADS_PER_CORE};
 pub use options::{
-    IndexOptions, Neighbors, Quantization, QueryOptions, RangeNeighbors, RangeOptions,
-    MIN_NEIGHBORS,
+    Allow, Filter, IndexOptions, Neighbors, Quantization, QueryOptions, RangeNeighbors,
+    RangeOptions, MIN_NEIGHBORS,
 };
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Beam, Graph};
 use crate::metric::{self, Prepared, Space, WithSpace};
 use crate::progress::Progress;
-use crate::storage::{Points, Sq8, Tombstones};
+use crate::storage::{IdSet, Labels, Points, Sq8, Tombstones};
 use crate::sys::memory;
 use batch::{BatchSearch, RangeSearch};
 use options::at_least_one;
@@ -30,6 +30,8 @@ pub struct Index {
     codes: Option<Sq8>,
     /// `None` exactly when `options.graph` is.
     graph: Option<Graph>,
+    /// The caller's ids of the points; `None` while they are the row numbers.
+    labels: Option<Labels>,
     options: IndexOptions,
     removed: Tombstones,
     build_distance_computations: u64,
@@ -38,15 +40,17 @@ pub struct Index {
 impl Index {
     /// Builds an index over `data`, rows of `dim` values, with the current rayon thread pool.
     pub fn build(data: Vec<f32>, dim: usize, options: IndexOptions) -> Result<Self> {
-        Self::build_with_progress(data, dim, options, &Progress::new())
+        Self::build_with_progress(data, dim, options, None, &Progress::new())
     }
 
-    /// [`Index::build`], reporting to `progress` and stopping with [`Error::Interrupted`] once it
-    /// is cancelled.
+    /// [`Index::build`], with `labels` (one per row, distinct; `None` keeps the row numbers as
+    /// the points' ids), reporting to `progress` and stopping with [`Error::Interrupted`] once
+    /// it is cancelled.
     pub fn build_with_progress(
         data: Vec<f32>,
         dim: usize,
         options: IndexOptions,
+        labels: Option<Vec<u64>>,
         progress: &Progress,
     ) -> Result<Self> {
         options.check_new()?;
@@ -54,8 +58,15 @@ impl Index {
         if points.is_empty() {
             return Err(Error::Empty);
         }
+        let labels = labels
+            .map(|labels| {
+                check_id_count(labels.len(), points.len())?;
+                Labels::new(labels)
+            })
+            .transpose()?;
         let graph = options.graph.map(|g| Graph::new(0, g.max_degree));
         let mut index = Self::from_parts(points, graph, None, options, Tombstones::default(), 0)?;
+        index.labels = labels;
         index.link_from(0, progress)?;
         Ok(index)
     }
@@ -83,10 +94,18 @@ impl Index {
             codes,
             points,
             graph,
+            labels: None,
             options,
             removed,
             build_distance_computations,
         })
+    }
+
+    /// `self` with `labels` for its points, checked (for the loader).
+    pub(crate) fn with_labels(mut self, labels: Vec<u64>) -> Result<Self> {
+        check_id_count(labels.len(), self.n_ids())?;
+        self.labels = Some(Labels::new(labels)?);
+        Ok(self)
     }
 
     /// Asks for huge pages under the rows and the adjacency, which a graph search reads at
@@ -101,15 +120,22 @@ impl Index {
     }
 
     /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
-    /// build time after the others. Returns the id of the first new row; ids continue from the
-    /// last one.
+    /// build time after the others. Returns the row number of the first new row; row numbers,
+    /// the ids of an index without labels, continue from the last one.
     pub fn add(&mut self, data: Vec<f32>) -> Result<u64> {
-        self.add_with_progress(data, &Progress::new())
+        self.add_with_progress(data, None, &Progress::new())
     }
 
-    /// [`Index::add`], reporting to `progress`. Once `progress` is cancelled it stops with
-    /// [`Error::Interrupted`] and leaves the index exactly as it was before the call.
-    pub fn add_with_progress(&mut self, data: Vec<f32>, progress: &Progress) -> Result<u64> {
+    /// [`Index::add`], with `labels` for the new rows (required once the index has labels;
+    /// given to an index without, its points keep their row numbers as labels), reporting to
+    /// `progress`. Once `progress` is cancelled it stops with [`Error::Interrupted`] and leaves
+    /// the index exactly as it was before the call.
+    pub fn add_with_progress(
+        &mut self,
+        data: Vec<f32>,
+        labels: Option<Vec<u64>>,
+        progress: &Progress,
+    ) -> Result<u64> {
         if data.len() % self.dim() != 0 {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
@@ -119,6 +145,23 @@ impl Index {
         let more = self.options.metric.rows(data, self.dim())?;
         let first = self.points.len();
         check_size(first + more.len())?;
+        let had_labels = self.labels.is_some();
+        match (labels, &mut self.labels) {
+            (None, None) => {}
+            (None, Some(_)) => return Err(Error::IdsRequired),
+            (Some(new), current) => {
+                check_id_count(new.len(), more.len())?;
+                let labels = current.get_or_insert_with(|| {
+                    Labels::new((0..first as u64).collect()).expect("row numbers are distinct")
+                });
+                if let Err(e) = labels.extend(new) {
+                    if !had_labels {
+                        self.labels = None;
+                    }
+                    return Err(e);
+                }
+            }
+        }
         self.points.extend(more);
         self.removed.resize(self.points.len());
         self.prepared
@@ -134,6 +177,11 @@ impl Index {
             if let Some(codes) = &mut self.codes {
                 codes.truncate(first);
             }
+            match &mut self.labels {
+                Some(_) if !had_labels => self.labels = None,
+                Some(labels) => labels.truncate(first),
+                None => {}
+            }
             return Err(e);
         }
         Ok(first as u64)
@@ -142,26 +190,51 @@ impl Index {
     /// Marks the points `ids` removed: searches walk through them but never return them. All ids
     /// are checked before any is removed, so an error removes nothing.
     pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
-        let n = self.points.len();
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        let mut points = Vec::with_capacity(ids.len());
         for &id in ids {
-            if id >= n as u64 {
-                return Err(Error::IdOutOfRange { id, max: n });
-            }
-            if self.removed.contains(id as u32) || !seen.insert(id) {
+            let point = self.point_of(id)?;
+            if self.removed.contains(point) || !seen.insert(point) {
                 return Err(Error::AlreadyRemoved { id });
             }
+            points.push(u64::from(point));
         }
         if ids.len() == self.len() {
             return Err(Error::RemovingEverything);
         }
-        self.removed.insert(ids, n);
+        self.removed.insert(&points, self.points.len());
         Ok(())
     }
 
+    /// The row of the point whose id is `id`: its label, or its row number without labels.
+    fn point_of(&self, id: u64) -> Result<u32> {
+        match &self.labels {
+            Some(labels) => labels.point(id).ok_or(Error::UnknownId { id }),
+            None if id < self.n_ids() as u64 => Ok(id as u32),
+            None => Err(Error::IdOutOfRange {
+                id,
+                max: self.n_ids(),
+            }),
+        }
+    }
+
+    /// The id of the point in row `point`: its label, or `point` itself without labels.
+    #[inline]
+    fn id_of(&self, point: u32) -> u64 {
+        self.labels
+            .as_ref()
+            .map_or(u64::from(point), |labels| labels.label(point))
+    }
+
+    /// The labels of the points, one per row (removed ones included); `None` when the ids are
+    /// the row numbers.
+    pub fn labels(&self) -> Option<&[u64]> {
+        self.labels.as_ref().map(Labels::as_slice)
+    }
+
     /// Rebuilds the index over the points not removed, freeing the memory of the removed ones;
-    /// codes are trained again on the points kept. Ids change: returns the old id of each new
-    /// one.
+    /// codes are trained again on the points kept. Returns the id each new row had before:
+    /// without labels, row numbers change, and this maps them; labels stay with their points.
     pub fn compact(&mut self) -> Result<Vec<u64>> {
         self.compact_with_progress(&Progress::new())
     }
@@ -171,12 +244,14 @@ impl Index {
     pub fn compact_with_progress(&mut self, progress: &Progress) -> Result<Vec<u64>> {
         let kept: Vec<u64> = (0..self.points.len() as u32)
             .filter(|&id| !self.removed.contains(id))
-            .map(u64::from)
+            .map(|id| self.id_of(id))
             .collect();
         let points = self.points.retain(|id| !self.removed.contains(id));
         let graph = self.options.graph.map(|g| Graph::new(0, g.max_degree));
         let mut compacted =
             Self::from_parts(points, graph, None, self.options, Tombstones::default(), 0)?;
+        compacted.labels =
+            (self.labels.as_ref()).map(|l| l.retain(|id| !self.removed.contains(id)));
         compacted.link_from(0, progress)?;
         *self = compacted;
         Ok(kept)
@@ -270,6 +345,7 @@ impl Index {
             + self.graph.as_ref().map_or(0, Graph::nbytes)
             + self.removed.nbytes()
             + self.prepared.nbytes()
+            + self.labels.as_ref().map_or(0, Labels::nbytes)
     }
 
     /// The stored rows, row-major: [`Index::n_ids`] rows of [`Index::dim`] values, removed
@@ -279,22 +355,17 @@ impl Index {
         self.points.as_slice()
     }
 
-    /// The stored rows of the points `ids`, one after another, as in [`Index::vectors`]. An id
-    /// out of range or removed is an error.
+    /// The stored rows of the points `ids`, one after another, as in [`Index::vectors`]. An
+    /// unknown id, or a removed point's, is an error.
     pub fn get_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
         let dim = self.dim();
         let mut rows = Vec::with_capacity(ids.len() * dim);
         for &id in ids {
-            if id >= self.n_ids() as u64 {
-                return Err(Error::IdOutOfRange {
-                    id,
-                    max: self.n_ids(),
-                });
-            }
-            if self.removed.contains(id as u32) {
+            let point = self.point_of(id)?;
+            if self.removed.contains(point) {
                 return Err(Error::Removed { id });
             }
-            let start = id as usize * dim;
+            let start = point as usize * dim;
             rows.extend_from_slice(&self.points.as_slice()[start..start + dim]);
         }
         Ok(rows)
@@ -319,16 +390,18 @@ impl Index {
     /// Searches every row of `queries` (rows of `dim` values) in parallel on the current rayon
     /// thread pool; answers keep the order of the queries.
     pub fn search(&self, queries: Vec<f32>, options: &QueryOptions) -> Result<Neighbors> {
-        self.search_rows(queries, self.dim(), options)
+        self.search_rows(queries, self.dim(), options, &Filter::All)
     }
 
-    /// [`Index::search`] with queries of `width` values each: the index's `dim`, or under DTW
-    /// any number of whole time steps, since DTW compares series of any lengths.
+    /// [`Index::search`] with queries of `width` values each (the index's `dim`, or under DTW
+    /// any number of whole time steps, since DTW compares series of any lengths), returning
+    /// only points that `filter` allows.
     pub fn search_rows(
         &self,
         queries: Vec<f32>,
         width: usize,
         options: &QueryOptions,
+        filter: &Filter,
     ) -> Result<Neighbors> {
         if options.k == 0 || options.k > self.len() {
             return Err(Error::InvalidK {
@@ -337,12 +410,63 @@ impl Index {
             });
         }
         let queries = self.query_rows(queries, width, options.n_searches, options.exact)?;
+        let filter = self.allowed(filter, queries.len())?;
         let batch = BatchSearch {
             index: self,
             queries: &queries,
             options,
+            filter: &filter,
         };
         Ok(self.with_space(options.exact, batch))
+    }
+
+    /// `filter` checked against this index and `n_queries`, with the sets it shares made once.
+    fn allowed<'f>(&self, filter: &'f Filter, n_queries: usize) -> Result<Allowed<'f>> {
+        match filter {
+            Filter::All => Ok(Allowed::All),
+            Filter::Shared(allow) => {
+                let mut set = IdSet::default();
+                self.fill(allow, &mut set)?;
+                Ok(Allowed::Shared(set))
+            }
+            Filter::PerQuery(allows) if allows.len() != n_queries => Err(Error::FiltersMismatch {
+                expected: n_queries,
+                received: allows.len(),
+            }),
+            Filter::PerQuery(allows) => {
+                // Each is checked here, before any search; the sets are made per query.
+                let mut set = IdSet::default();
+                for allow in allows {
+                    self.fill(allow, &mut set)?;
+                }
+                Ok(Allowed::PerQuery(allows))
+            }
+        }
+    }
+
+    /// Puts into `set` the rows `allow` allows. An unknown id is an error; a removed point's
+    /// is not (it is never returned anyway).
+    pub(crate) fn fill(&self, allow: &Allow, set: &mut IdSet) -> Result<()> {
+        set.clear(self.n_ids());
+        match allow {
+            Allow::Ids(ids) => {
+                for &id in ids {
+                    set.insert(self.point_of(id)?);
+                }
+            }
+            Allow::Mask(mask) if mask.len() != self.n_ids() => {
+                return Err(Error::FilterMismatch {
+                    expected: self.n_ids(),
+                    received: mask.len(),
+                })
+            }
+            Allow::Mask(mask) => {
+                for (point, _) in mask.iter().enumerate().filter(|(_, &allowed)| allowed) {
+                    set.insert(point as u32);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs `work` on this index's space: over its codes, if it has any, unless `exact` (exact
@@ -368,6 +492,7 @@ impl Index {
         queries: Vec<f32>,
         width: usize,
         options: &RangeOptions,
+        filter: &Filter,
     ) -> Result<RangeNeighbors> {
         if !(options.radius >= 0.0 && options.radius.is_finite()) {
             return Err(Error::InvalidRadius {
@@ -379,10 +504,12 @@ impl Index {
         }
         at_least_one("ef", options.ef)?;
         let queries = self.query_rows(queries, width, options.n_searches, options.exact)?;
+        let filter = self.allowed(filter, queries.len())?;
         let batch = RangeSearch {
             index: self,
             queries: &queries,
             options,
+            filter: &filter,
         };
         Ok(self.with_space(options.exact, batch))
     }
@@ -432,6 +559,7 @@ impl WithSpace for Link<'_> {
             ef: o.ef_construction,
             n_searches: o.n_searches,
             copies: false,
+            budget: None,
         };
         let first_same = self.points.first_same_rows(self.from);
         graph::insert(
@@ -447,6 +575,21 @@ impl WithSpace for Link<'_> {
             self.progress,
         )
     }
+}
+
+/// What a batch search may return, checked: the set shared by every query made once, the
+/// per-query ones made by each thread as it comes to them.
+pub(crate) enum Allowed<'f> {
+    All,
+    Shared(IdSet),
+    PerQuery(&'f [Allow]),
+}
+
+fn check_id_count(received: usize, expected: usize) -> Result<()> {
+    if received != expected {
+        return Err(Error::IdsMismatch { expected, received });
+    }
+    Ok(())
 }
 
 fn check_size(n: usize) -> Result<()> {

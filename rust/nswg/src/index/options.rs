@@ -127,6 +127,29 @@ pub struct QueryOptions {
     pub exact: bool,
 }
 
+/// The points one query may return, by id (labels, or row numbers without them).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Allow {
+    /// These ids, in any order; repeats change nothing.
+    Ids(Vec<u64>),
+    /// One flag per row of the index (`n_ids` of them, removed rows included).
+    Mask(Vec<bool>),
+}
+
+/// What the queries of a batch may return. A filtered graph search walks through the points it
+/// leaves out but never returns them; when the allowed points are so few that an exact scan of
+/// them costs fewer distances than the graph search has spent, that scan answers instead.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Filter {
+    /// Every point not removed.
+    #[default]
+    All,
+    /// The same points for every query.
+    Shared(Allow),
+    /// One allow-list per query, in their order.
+    PerQuery(Vec<Allow>),
+}
+
 /// How to search within a radius.
 #[derive(Clone, Copy, Debug)]
 pub struct RangeOptions {
@@ -144,12 +167,13 @@ pub struct RangeOptions {
 }
 
 /// Answers to a batch of range searches: query `q`'s points are `ids[offsets[q]..offsets[q +
-/// 1]]` (and their `distances`), nearest first, ordered by (distance, id).
+/// 1]]` (and their `distances`), nearest first, ordered by (distance, row).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RangeNeighbors {
     /// `n_queries + 1` offsets into `ids` and `distances`, from 0.
     pub offsets: Vec<usize>,
-    pub ids: Vec<i64>,
+    /// The points' ids: their labels, or row numbers without labels.
+    pub ids: Vec<u64>,
     pub distances: Vec<f32>,
     /// As in [`Neighbors`], per query.
     pub n_distance_computations: Vec<u64>,
@@ -158,12 +182,13 @@ pub struct RangeNeighbors {
     pub n_code_distance_computations: Vec<u64>,
 }
 
-/// Answers to a batch of queries, row-major `(n_queries, k)`; ids are `-1` and distances `inf`
-/// where fewer than `k` points exist.
+/// Answers to a batch of queries, row-major `(n_queries, k)`; ids are [`crate::NO_LABEL`] (the
+/// bits of `-1`) and distances `inf` where fewer than `k` points are returnable.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Neighbors {
     pub k: usize,
-    pub ids: Vec<i64>,
+    /// The points' ids: their labels, or row numbers without labels.
+    pub ids: Vec<u64>,
     pub distances: Vec<f32>,
     /// Distances computed for each query (DTW computations started, some abandoned early).
     pub n_distance_computations: Vec<u64>,

@@ -1,10 +1,10 @@
 use super::*;
 use crate::error::Error;
-use crate::graph::{Beam, GraphOptions, GraphStats, Search};
+use crate::graph::{Beam, Excluded, GraphOptions, GraphStats, Search};
 use crate::metric::{
     self, dtw_squared_unbounded, Band, Cost, Metric, QueryDistance, Space, WithSpace,
 };
-use crate::storage::Points;
+use crate::storage::{Points, NO_LABEL};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -36,7 +36,7 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     with_threads(threads, || Ok(f())).unwrap()
 }
 
-pub(crate) fn recall(found: &[i64], truth: &[i64], k: usize) -> f64 {
+pub(crate) fn recall(found: &[u64], truth: &[u64], k: usize) -> f64 {
     let hits: usize = found
         .chunks(k)
         .zip(truth.chunks(k))
@@ -102,7 +102,7 @@ fn an_index_without_a_graph_costs_nothing_to_build_and_answers_exactly() {
     let first = index
         .search(queries[..dim].to_vec(), &query(1, true))
         .unwrap();
-    assert_eq!((first.ids[0], first.distances[0]), (n as i64, 0.0));
+    assert_eq!((first.ids[0], first.distances[0]), (n as u64, 0.0));
     index.remove(&[n as u64]).unwrap();
     index.compact().unwrap();
     assert!(!index.has_graph() && index.n_ids() == n);
@@ -198,6 +198,7 @@ impl WithSpace for CompareWithUnbounded<'_> {
             ef: 32,
             n_searches: 2,
             copies: true,
+            budget: None,
         };
         let (mut a, mut b) = (Search::new(n), Search::new(n));
         let (mut full, mut saved) = (0, 0);
@@ -205,13 +206,27 @@ impl WithSpace for CompareWithUnbounded<'_> {
             let row = queries.row(q);
             pruned.set_query(row);
             plain.set_query(row);
-            a.exact(&mut pruned, n, &index.removed, 5);
-            b.exact(&mut plain, n, &index.removed, 5);
+            a.exact(&mut pruned, n, Excluded::removed(&index.removed), 5);
+            b.exact(&mut plain, n, Excluded::removed(&index.removed), 5);
             assert_eq!(a.nearest(), b.nearest(), "exact, query {q}");
             let (ca, cb) = (pruned.take_cost(), plain.take_cost());
             assert!(ca.distances < cb.distances && cb.distances == n as u64);
-            a.greedy(&mut pruned, graph, &index.removed, beam, 0, n);
-            b.greedy(&mut plain, graph, &index.removed, beam, 0, n);
+            a.greedy(
+                &mut pruned,
+                graph,
+                Excluded::removed(&index.removed),
+                beam,
+                0,
+                n,
+            );
+            b.greedy(
+                &mut plain,
+                graph,
+                Excluded::removed(&index.removed),
+                beam,
+                0,
+                n,
+            );
             assert_eq!(a.nearest(), b.nearest(), "graph, query {q}");
             let (ca, cb) = (pruned.take_cost(), plain.take_cost());
             full += cb.distances;
@@ -314,7 +329,7 @@ fn removed_points_never_come_back_and_recall_holds() {
         for ids in [&truth.ids, &got.ids] {
             assert!(ids
                 .iter()
-                .all(|&id| id >= 0 && !removed.contains(&(id as u64))));
+                .all(|id| *id != NO_LABEL && !removed.contains(id)));
         }
         let r = recall(&got.ids, &truth.ids, k);
         println!("recall@{k} after removing {fraction}%: {r:.3}");
@@ -322,10 +337,10 @@ fn removed_points_never_come_back_and_recall_holds() {
         let old_ids = index.compact().unwrap();
         assert_eq!(index.len(), n - removed.len());
         let compacted = index.search(queries.clone(), &query(k, true)).unwrap();
-        let mapped: Vec<i64> = compacted
+        let mapped: Vec<u64> = compacted
             .ids
             .iter()
-            .map(|&id| old_ids[id as usize] as i64)
+            .map(|&id| old_ids[id as usize])
             .collect();
         assert_eq!(mapped, truth.ids);
     }
@@ -348,11 +363,12 @@ fn cancel_at<R: Send>(progress: &Progress, at: usize, work: impl FnOnce() -> R +
 fn progress_counts_up_to_the_points_linked() {
     let progress = Progress::new();
     let data = gaussian_like(3000, 8, 61);
-    let index = Index::build_with_progress(data, 8, options(Metric::Euclidean), &progress).unwrap();
+    let index =
+        Index::build_with_progress(data, 8, options(Metric::Euclidean), None, &progress).unwrap();
     assert_eq!((progress.done(), progress.total()), (3000, 3000));
     let mut index = index;
     index
-        .add_with_progress(gaussian_like(200, 8, 62), &progress)
+        .add_with_progress(gaussian_like(200, 8, 62), None, &progress)
         .unwrap();
     assert_eq!((progress.done(), progress.total()), (200, 200));
     assert!(!progress.is_cancelled());
@@ -367,6 +383,7 @@ fn an_interrupted_build_or_compact_stops_early_and_changes_nothing() {
             gaussian_like(n, dim, 71),
             dim,
             options(Metric::Euclidean),
+            None,
             &progress,
         )
     });
@@ -393,7 +410,7 @@ fn an_interrupted_add_leaves_the_index_as_it_was() {
     let before = index.clone();
     let progress = Progress::new();
     let added = cancel_at(&progress, 1500, || {
-        index.add_with_progress(gaussian_like(3 * n, dim, 82), &progress)
+        index.add_with_progress(gaussian_like(3 * n, dim, 82), None, &progress)
     });
     assert_eq!(added.unwrap_err(), Error::Interrupted);
     assert!(progress.done() >= 1500 && progress.done() < 3 * n);
@@ -460,13 +477,13 @@ fn exact_search_matches_a_plain_sort() {
     let index = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
     let q = gaussian_like(1, dim, 6);
     let got = index.search(q.clone(), &query(k, true)).unwrap();
-    let mut all: Vec<(f32, i64)> = data
+    let mut all: Vec<(f32, u64)> = data
         .chunks(dim)
         .enumerate()
-        .map(|(i, row)| (crate::metric::squared_euclidean(row, &q).sqrt(), i as i64))
+        .map(|(i, row)| (crate::metric::squared_euclidean(row, &q).sqrt(), i as u64))
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let want: Vec<i64> = all[..k].iter().map(|x| x.1).collect();
+    let want: Vec<u64> = all[..k].iter().map(|x| x.1).collect();
     assert_eq!(got.ids, want);
     for (d, w) in got.distances.iter().zip(&all[..k]) {
         assert!((d - w.0).abs() < 1e-5);
@@ -534,7 +551,7 @@ fn ties_are_all_returned_ordered_by_id() {
     let index = Index::build(data, 2, options(Metric::Euclidean)).unwrap();
     for exact in [true, false] {
         let got = index.search(vec![1.0, 1.0], &query(8, exact)).unwrap();
-        assert_eq!(got.ids, (0..8).collect::<Vec<i64>>(), "exact = {exact}");
+        assert_eq!(got.ids, (0..8).collect::<Vec<u64>>(), "exact = {exact}");
         assert!(got.distances.iter().all(|&d| d == 0.0));
     }
 }
@@ -549,7 +566,7 @@ fn k_equal_to_the_number_of_points_returns_every_point() {
     for row in got.ids.chunks(n) {
         let mut ids = row.to_vec();
         ids.sort_unstable();
-        assert_eq!(ids, (0..n as i64).collect::<Vec<_>>());
+        assert_eq!(ids, (0..n as u64).collect::<Vec<_>>());
     }
 }
 
@@ -702,7 +719,7 @@ fn copies_survive_removal_adding_and_compaction() {
     index.remove(&[7]).unwrap();
     let q = distinct[7 * dim..8 * dim].to_vec();
     let got = index.search(q.clone(), &query(1, false)).unwrap();
-    assert_eq!((got.ids[0], got.distances[0]), (n as i64 + 7, 0.0));
+    assert_eq!((got.ids[0], got.distances[0]), (n as u64 + 7, 0.0));
     index.remove(&[n as u64 + 7]).unwrap();
     assert!(index.search(q.clone(), &query(3, false)).unwrap().distances[0] > 0.0);
     // Added copies of built rows join their groups through the construction's search.
@@ -718,7 +735,7 @@ fn copies_survive_removal_adding_and_compaction() {
         .unwrap();
     let mut ids = got.ids.clone();
     ids.sort_unstable();
-    assert_eq!(ids, [0, n as i64, n as i64 + 100]);
+    assert_eq!(ids, [0, n as u64, n as u64 + 100]);
     let kept = index.compact().unwrap();
     assert_eq!(kept.len(), n + 148);
     assert_eq!(index.graph_stats().unwrap().n_copies, 148);
@@ -934,7 +951,7 @@ fn sq8_codes_follow_add_remove_compact_and_interruption() {
     let trained = index.codes.as_ref().unwrap().clone();
     let progress = Progress::new();
     let stopped = cancel_at(&progress, 500, || {
-        index.add_with_progress(gaussian_like(8000, dim, 43), &progress)
+        index.add_with_progress(gaussian_like(8000, dim, 43), None, &progress)
     });
     assert_eq!(stopped, Err(Error::Interrupted));
     assert_eq!(index.codes.as_ref(), Some(&trained));
@@ -1042,7 +1059,12 @@ fn range_search_returns_what_a_full_exact_search_puts_within_the_radius() {
         let (mut hits, mut truth) = (0, 0);
         for exact in [true, false] {
             let found = index
-                .search_radius(queries.clone(), dim, &range(radius, None, exact))
+                .search_radius(
+                    queries.clone(),
+                    dim,
+                    &range(radius, None, exact),
+                    &Filter::All,
+                )
                 .unwrap();
             for q in 0..20 {
                 let row = &all.distances[q * all.k..(q + 1) * all.k];
@@ -1074,33 +1096,293 @@ fn range_search_caps_at_max_results_and_checks_its_input() {
     let index = Index::build(gaussian_like(200, dim, 1), dim, options(Metric::Euclidean)).unwrap();
     let queries = gaussian_like(3, dim, 2);
     let all = index
-        .search_radius(queries.clone(), dim, &range(f32::MAX, None, true))
+        .search_radius(
+            queries.clone(),
+            dim,
+            &range(f32::MAX, None, true),
+            &Filter::All,
+        )
         .unwrap();
     assert_eq!(all.offsets, vec![0, 200, 400, 600]);
     for exact in [true, false] {
         let capped = index
-            .search_radius(queries.clone(), dim, &range(f32::MAX, Some(5), exact))
+            .search_radius(
+                queries.clone(),
+                dim,
+                &range(f32::MAX, Some(5), exact),
+                &Filter::All,
+            )
             .unwrap();
         assert_eq!(capped.offsets, vec![0, 5, 10, 15]);
         assert_eq!(capped.ids[..5], all.ids[..5]);
     }
     let none = index
-        .search_radius(queries.clone(), dim, &range(0.0, None, false))
+        .search_radius(queries.clone(), dim, &range(0.0, None, false), &Filter::All)
         .unwrap();
     assert_eq!(none.offsets, vec![0, 0, 0, 0]);
     let zero = range(1.0, Some(0), true);
     assert!(matches!(
-        index.search_radius(queries.clone(), dim, &zero),
+        index.search_radius(queries.clone(), dim, &zero, &Filter::All),
         Err(Error::InvalidParameter {
             name: "max_results",
             ..
         })
     ));
     for radius in [-1.0, f32::NAN, f32::INFINITY] {
-        let found = index.search_radius(queries.clone(), dim, &range(radius, None, true));
+        let found = index.search_radius(
+            queries.clone(),
+            dim,
+            &range(radius, None, true),
+            &Filter::All,
+        );
         assert!(
             matches!(found, Err(Error::InvalidRadius { .. })),
             "{radius}"
         );
     }
+}
+
+/// The `k` nearest of `allowed` rows of `data` to `q`, by a plain sort of (distance, id).
+fn brute_force_among(data: &[f32], dim: usize, q: &[f32], allowed: &[u64], k: usize) -> Vec<u64> {
+    let mut all: Vec<(f32, u64)> = allowed
+        .iter()
+        .map(|&id| {
+            let row = &data[id as usize * dim..(id as usize + 1) * dim];
+            (metric::squared_euclidean(row, q), id)
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.iter().take(k).map(|x| x.1).collect()
+}
+
+#[test]
+fn filtered_search_returns_only_allowed_points_exactly_or_with_recall() {
+    let (n, dim, k) = (6000, 16, 10);
+    let data = gaussian_like(n, dim, 201);
+    let index = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
+    let queries = gaussian_like(100, dim, 202);
+    let mut rng = Pcg64Mcg::seed_from_u64(203);
+    for fraction in [0.5, 0.1, 0.01] {
+        let allowed: Vec<u64> = (0..n as u64)
+            .filter(|_| rng.random::<f64>() < fraction)
+            .collect();
+        let truth: Vec<u64> = queries
+            .chunks(dim)
+            .flat_map(|q| brute_force_among(&data, dim, q, &allowed, k))
+            .collect();
+        let filter = Filter::Shared(Allow::Ids(allowed.clone()));
+        let mask: Vec<bool> = (0..n as u64).map(|id| allowed.contains(&id)).collect();
+        let exact = index
+            .search_rows(queries.clone(), dim, &query(k, true), &filter)
+            .unwrap();
+        assert_eq!(exact.ids, truth, "exact at {fraction}");
+        let graph = index
+            .search_rows(queries.clone(), dim, &query(k, false), &filter)
+            .unwrap();
+        assert!(graph.ids.iter().all(|id| allowed.contains(id)));
+        let r = recall(&graph.ids, &truth, k);
+        assert!(r >= 0.95, "recall {r} at {fraction}");
+        // The graph search costs no more than twice a scan of the allowed points.
+        let worst = graph.n_distance_computations.iter().max().unwrap();
+        assert!(
+            *worst as usize <= 2 * allowed.len() + 64,
+            "{worst} at {fraction}"
+        );
+        let by_mask = index
+            .search_rows(
+                queries.clone(),
+                dim,
+                &query(k, false),
+                &Filter::Shared(Allow::Mask(mask)),
+            )
+            .unwrap();
+        assert_eq!(by_mask, graph, "a mask and its ids filter alike");
+        // One filter per query: the first query's own, then the others with every point.
+        let mut each = vec![Allow::Mask(vec![true; n]); queries.len() / dim];
+        each[0] = Allow::Ids(allowed.clone());
+        let per_query = index
+            .search_rows(
+                queries.clone(),
+                dim,
+                &query(k, true),
+                &Filter::PerQuery(each),
+            )
+            .unwrap();
+        let unfiltered = index.search(queries.clone(), &query(k, true)).unwrap();
+        assert_eq!(per_query.ids[..k], truth[..k]);
+        assert_eq!(per_query.ids[k..], unfiltered.ids[k..]);
+    }
+}
+
+#[test]
+fn a_filter_leaving_fewer_than_k_points_pads_and_removed_points_stay_out() {
+    let (n, dim, k) = (2000, 8, 10);
+    let data = gaussian_like(n, dim, 211);
+    let mut index = Index::build(data.clone(), dim, options(Metric::Cosine)).unwrap();
+    index.remove(&[3, 4]).unwrap();
+    let filter = Filter::Shared(Allow::Ids(vec![3, 4, 5, 1999, 5]));
+    for exact in [false, true] {
+        let got = index
+            .search_rows(data[..dim].to_vec(), dim, &query(k, exact), &filter)
+            .unwrap();
+        let mut found = got.ids[..2].to_vec();
+        found.sort_unstable();
+        assert_eq!(found, [5, 1999]);
+        assert!(got.ids[2..].iter().all(|&id| id == NO_LABEL));
+        assert!(got.distances[2..].iter().all(|d| d.is_infinite()));
+        let range = RangeOptions {
+            radius: f32::MAX,
+            max_results: None,
+            ef: 16,
+            n_searches: 2,
+            exact,
+        };
+        let within = index
+            .search_radius(data[..dim].to_vec(), dim, &range, &filter)
+            .unwrap();
+        assert_eq!(within.offsets, [0, 2]);
+    }
+    let q = data[..dim].to_vec();
+    for (filter, error) in [
+        (
+            Filter::Shared(Allow::Ids(vec![2000])),
+            Error::IdOutOfRange { id: 2000, max: n },
+        ),
+        (
+            Filter::Shared(Allow::Mask(vec![true; 3])),
+            Error::FilterMismatch {
+                expected: n,
+                received: 3,
+            },
+        ),
+        (
+            Filter::PerQuery(vec![]),
+            Error::FiltersMismatch {
+                expected: 1,
+                received: 0,
+            },
+        ),
+    ] {
+        assert_eq!(
+            index.search_rows(q.clone(), dim, &query(k, false), &filter),
+            Err(error)
+        );
+    }
+}
+
+#[test]
+fn labels_are_returned_and_survive_removal_growth_compaction_and_saving() {
+    let (n, dim, k) = (3000, 8, 5);
+    let data = gaussian_like(n + 500, dim, 221);
+    let labels: Vec<u64> = (0..n as u64).map(|i| u64::MAX - 1 - 7 * i).collect();
+    let mut index = Index::build_with_progress(
+        data[..n * dim].to_vec(),
+        dim,
+        options(Metric::Euclidean),
+        Some(labels.clone()),
+        &Progress::new(),
+    )
+    .unwrap();
+    let q = data[17 * dim..18 * dim].to_vec();
+    let first = |index: &Index| index.search(q.clone(), &query(k, true)).unwrap().ids[0];
+    assert_eq!(first(&index), labels[17]);
+    assert_eq!(index.get_vectors(&[labels[17]]).unwrap(), q);
+    assert_eq!(index.get_vectors(&[17]), Err(Error::UnknownId { id: 17 }));
+    assert_eq!(index.add(data[..dim].to_vec()), Err(Error::IdsRequired));
+    let clash = index.add_with_progress(
+        data[..dim].to_vec(),
+        Some(vec![labels[9]]),
+        &Progress::new(),
+    );
+    assert_eq!(clash, Err(Error::DuplicateLabel { label: labels[9] }));
+    assert_eq!(index.n_ids(), n);
+    let more: Vec<u64> = (0..500).collect();
+    index
+        .add_with_progress(
+            data[n * dim..].to_vec(),
+            Some(more.clone()),
+            &Progress::new(),
+        )
+        .unwrap();
+    let q_added = data[(n + 42) * dim..(n + 43) * dim].to_vec();
+    assert_eq!(
+        index.search(q_added.clone(), &query(1, false)).unwrap().ids,
+        [42]
+    );
+    index.remove(&[labels[17], 42]).unwrap();
+    assert_eq!(index.remove(&[42]), Err(Error::AlreadyRemoved { id: 42 }));
+    let unknown = 1_000_000;
+    assert_eq!(
+        index.remove(&[unknown]),
+        Err(Error::UnknownId { id: unknown })
+    );
+    assert_ne!(first(&index), labels[17]);
+    let before = index.search(q.clone(), &query(k, true)).unwrap();
+    let kept = index.compact().unwrap();
+    assert_eq!(
+        kept,
+        index.labels().unwrap(),
+        "compact returns the labels, which stay"
+    );
+    assert_eq!(
+        index.search(q.clone(), &query(k, true)).unwrap().ids,
+        before.ids
+    );
+    let back = crate::persist::read_index(&{
+        let mut bytes = Vec::new();
+        crate::persist::write_index(&index, &mut bytes).unwrap();
+        bytes
+    })
+    .unwrap();
+    assert_eq!(back.labels(), index.labels());
+    assert_eq!(
+        back.search(q.clone(), &query(k, true)).unwrap(),
+        index.search(q, &query(k, true)).unwrap()
+    );
+    // Labels freed by compaction can be given again.
+    index
+        .add_with_progress(q_added, Some(vec![42]), &Progress::new())
+        .unwrap();
+}
+
+#[test]
+fn labels_given_to_an_index_without_them_keep_the_row_numbers() {
+    let (n, dim) = (500, 4);
+    let data = gaussian_like(n + 2, dim, 231);
+    let mut index =
+        Index::build(data[..n * dim].to_vec(), dim, options(Metric::Euclidean)).unwrap();
+    assert_eq!(index.labels(), None);
+    let clash = index.add_with_progress(
+        data[n * dim..].to_vec(),
+        Some(vec![1000, 7]),
+        &Progress::new(),
+    );
+    assert_eq!(clash, Err(Error::DuplicateLabel { label: 7 }));
+    assert_eq!((index.labels(), index.n_ids()), (None, n));
+    index
+        .add_with_progress(
+            data[n * dim..].to_vec(),
+            Some(vec![1000, 1001]),
+            &Progress::new(),
+        )
+        .unwrap();
+    let labels = index.labels().unwrap();
+    assert_eq!(
+        (labels[..3].to_vec(), labels[n..].to_vec()),
+        (vec![0, 1, 2], vec![1000, 1001])
+    );
+    let bad = Index::build_with_progress(
+        data[..n * dim].to_vec(),
+        dim,
+        options(Metric::Euclidean),
+        Some(vec![1, 2]),
+        &Progress::new(),
+    );
+    assert_eq!(
+        bad.unwrap_err(),
+        Error::IdsMismatch {
+            expected: n,
+            received: 2
+        }
+    );
 }

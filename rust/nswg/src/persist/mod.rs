@@ -57,18 +57,22 @@ pub fn write_index<W: Write>(index: &Index, w: W) -> std::io::Result<()> {
             w.write_all(codes.codes())?;
         }
     }
+    // Labels: none (the ids are the row numbers), or one per point.
+    let labels = index.labels().unwrap_or(&[]);
+    w.write_all(&(labels.len() as u64).to_le_bytes())?;
+    write_values(&mut w, labels, |x| x.to_le_bytes())?;
     let crc = w.hasher.clone().finalize();
     w.inner.write_all(&crc.to_le_bytes())?;
     w.inner.flush()
 }
 
-fn write_values<W: Write, T: Copy>(
+fn write_values<W: Write, T: Copy, const N: usize>(
     w: &mut W,
     values: &[T],
-    to_bytes: fn(T) -> [u8; 4],
+    to_bytes: fn(T) -> [u8; N],
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(CHUNK);
-    for chunk in values.chunks(CHUNK / 4) {
+    for chunk in values.chunks(CHUNK / N) {
         buf.clear();
         buf.extend(chunk.iter().flat_map(|&x| to_bytes(x)));
         w.write_all(&buf)?;
@@ -118,10 +122,10 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         .and_then(|v| v.checked_add(n))
         .and_then(|v| v.checked_add(header_len + 4))
         .ok_or_else(|| corrupt("sizes in the header overflow"))?;
-    // Version 2 adds the copies (their count, then (copy, node) pairs of two u32) and the codes
-    // (their kind, then what that kind holds).
+    // Version 2 adds the copies (their count, then (copy, node) pairs of two u32), the codes
+    // (their kind, then what that kind holds) and the labels (their count, then each, u64).
     let has_sections = header.version >= 2;
-    let short = expected + if has_sections { 8 + 4 } else { 0 };
+    let short = expected + if has_sections { 8 + 4 + 8 } else { 0 };
     if len < short as u64 || !has_sections && len != short as u64 {
         return Err(Error::Corrupt(format!(
             "the file has {len} bytes where its header promises {short}: truncated or corrupted"
@@ -146,7 +150,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         r.read_exact(&mut count)?;
         let count = u64::from_le_bytes(count);
         let whole = count.checked_mul(8).and_then(|b| b.checked_add(promised));
-        // Only the codes may follow the copies; checked before the pairs are allocated.
+        // Checked before the pairs are allocated.
         if whole.is_none_or(|w| w > len) {
             return Err(cut(whole, &format!("its {count} copies")));
         }
@@ -154,6 +158,7 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         promised = whole.expect("checked above");
     }
     let mut codes = None;
+    let mut labels = None;
     if has_sections {
         let mut kind = [0u8; 4];
         r.read_exact(&mut kind)?;
@@ -167,9 +172,10 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
             Some(Quantization::Sq8) => n.checked_add(8).and_then(|b| b.checked_mul(dim)),
         };
         let whole = bytes.and_then(|b| promised.checked_add(b as u64));
-        if whole != Some(len) {
+        if whole.is_none_or(|w| w > len) {
             return Err(cut(whole, "its codes"));
         }
+        promised = whole.expect("checked above");
         if quantization.is_some() {
             let min = read_values(&mut r, dim, f32::from_le_bytes)?;
             let scale = read_values(&mut r, dim, f32::from_le_bytes)?;
@@ -177,6 +183,19 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
             r.read_exact(&mut bytes)?;
             codes =
                 Some(Sq8::from_parts(dim, min, scale, bytes).ok_or_else(|| corrupt("bad codes"))?);
+        }
+        let mut count = [0u8; 8];
+        r.read_exact(&mut count)?;
+        let count = u64::from_le_bytes(count);
+        if count != 0 && count != n as u64 {
+            return Err(corrupt("a count of labels other than 0 or the points'"));
+        }
+        let whole = promised.checked_add(8 * count);
+        if whole != Some(len) {
+            return Err(cut(whole, "its labels"));
+        }
+        if count > 0 {
+            labels = Some(read_values(&mut r, n, u64::from_le_bytes)?);
         }
     }
     let computed = r.hasher.clone().finalize();
@@ -222,6 +241,12 @@ fn read_from<R: Read>(r: R, len: u64) -> std::result::Result<Index, LoadError> {
         header.build_distance_computations,
     )
     .map_err(|e| Error::Corrupt(format!("bad parameters: {e}")))?;
+    let index = match labels {
+        None => index,
+        Some(labels) => index
+            .with_labels(labels)
+            .map_err(|e| Error::Corrupt(format!("bad labels: {e}")))?,
+    };
     index.advise_huge_pages();
     Ok(index)
 }
@@ -243,21 +268,21 @@ fn with_copies(graph: Graph, pairs: &[u32], same_row: impl Fn(u32, u32) -> bool)
     graph.with_copies(first, same_row)
 }
 
-/// Reads `n` values of 4 bytes each, converting them chunk by chunk into the returned vector.
-fn read_values<R: Read, T>(
+/// Reads `n` values of `N` bytes each, converting them chunk by chunk into the returned vector.
+fn read_values<R: Read, T, const N: usize>(
     r: &mut R,
     n: usize,
-    from_bytes: fn([u8; 4]) -> T,
+    from_bytes: fn([u8; N]) -> T,
 ) -> std::io::Result<Vec<T>> {
     let mut out = Vec::with_capacity(n);
     let mut buf = vec![0u8; CHUNK];
     while out.len() < n {
-        let bytes = &mut buf[..(4 * (n - out.len())).min(CHUNK)];
+        let bytes = &mut buf[..(N * (n - out.len())).min(CHUNK)];
         r.read_exact(bytes)?;
         out.extend(
             bytes
-                .chunks_exact(4)
-                .map(|b| from_bytes(b.try_into().expect("4 bytes"))),
+                .chunks_exact(N)
+                .map(|b| from_bytes(b.try_into().expect("N bytes"))),
         );
     }
     Ok(out)
@@ -549,9 +574,9 @@ mod tests {
             assert_eq!(answers(&back), answers(&index));
             assert!(answers(&back).n_code_distance_computations[0] > 0);
             assert_eq!(bytes_of(&back), bytes);
-            // The codes' section: kind, ranges, codes, then the checksum.
+            // The codes' section: kind, ranges, codes, then the count of labels and the checksum.
             let dim = index.dim();
-            let kind_at = bytes.len() - 4 - index.n_ids() * dim - 8 * dim - 4;
+            let kind_at = bytes.len() - 4 - 8 - index.n_ids() * dim - 8 * dim - 4;
             assert_eq!(bytes[kind_at..kind_at + 4], SQ8_CODES.to_le_bytes());
             for (at, value, why) in [
                 (kind_at, 7u32, "unknown kind of codes"),
@@ -918,7 +943,7 @@ mod tests {
             .collect();
         let exact = index.search(queries.clone(), &query(k, true)).unwrap();
         for (&id, row) in ids.iter().zip(exact.ids.chunks(k)) {
-            assert_eq!(row[0], id as i64, "an indexed row is its own nearest");
+            assert_eq!(row[0], id as u64, "an indexed row is its own nearest");
         }
         let graph = index.search(queries.clone(), &query(k, false)).unwrap();
         let r = recall(&graph.ids, &exact.ids, k);

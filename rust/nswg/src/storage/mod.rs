@@ -1,10 +1,15 @@
-//! What an index stores of its points: the rows, their compressed codes, and which of them
-//! were removed.
+//! What an index stores of its points: the rows, their compressed codes, their labels, which
+//! of them were removed, and the sets of ids a filtered search may return.
 
+mod id_set;
+mod labels;
 mod points;
 mod sq8;
 mod tombstones;
 
+pub(crate) use id_set::IdSet;
+pub(crate) use labels::Labels;
+pub use labels::NO_LABEL;
 pub(crate) use points::Points;
 pub(crate) use sq8::{code_kernel, CodeKernel, Sq8};
 pub(crate) use tombstones::Tombstones;
