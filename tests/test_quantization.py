@@ -155,3 +155,26 @@ def test_bad_quantization_is_refused(quantization, metric, error, match) -> None
 
 def test_spelling_is_forgiven_as_for_metrics() -> None:
     assert Index.build(np.eye(4) + 1, quantization=" SQ8 ").quantization == "sq8"
+
+
+def test_the_estimators_walk_on_codes_when_asked() -> None:
+    pytest.importorskip("sklearn")
+    from nswg.neighbors import KNeighborsClassifier, NearestNeighbors
+
+    _, X = load_default_word_vectors(limit=5000)
+    train, queries = X[:-200], X[-200:]
+    nn = NearestNeighbors(n_neighbors=K, metric="cosine", quantization="sq8").fit(train)
+    assert nn._index.quantization == "sq8"
+    distances, _ = nn.kneighbors(queries)
+    truth, _ = (
+        NearestNeighbors(n_neighbors=K, metric="cosine", exact=True).fit(train).kneighbors(queries)
+    )
+    assert recall_at_k(distances, truth, rtol=1e-4) >= 0.95
+    # An exact fit keeps no codes; a later graph search builds them with the graph.
+    exact = NearestNeighbors(metric="cosine", exact=True, quantization="sq8").fit(train)
+    assert exact._index.quantization is None
+    exact.set_params(exact=False).kneighbors(queries[:2])
+    assert exact._index.quantization == "sq8"
+    series, labels, _, _ = datasets.load_ucr("GunPoint")
+    with pytest.raises(ValueError, match="not available under metric=.dtw."):
+        KNeighborsClassifier(metric="dtw", quantization="sq8").fit(series, labels)

@@ -90,6 +90,7 @@ class _NeighborsBase(BaseEstimator):
         graph_neighbors: int = 16,
         max_degree: int | None = None,
         ef_construction: int = 100,
+        quantization: str | None = None,
         random_state: int | np.random.RandomState | None = 0,
         n_jobs: int | None = None,
     ) -> None:
@@ -103,6 +104,7 @@ class _NeighborsBase(BaseEstimator):
         self.graph_neighbors = graph_neighbors
         self.max_degree = max_degree
         self.ef_construction = ef_construction
+        self.quantization = quantization
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -140,8 +142,14 @@ class _NeighborsBase(BaseEstimator):
     def _build(self, exact_only: bool) -> Index:
         # With exact=True at fit time the graph is never searched, so fit links none; a later
         # graph search (after set_params(exact=False)) builds the index again with its graph.
+        # Codes serve the graph walk only: an index for exact search keeps none.
+        quantization = None if exact_only else self.quantization
         return Index.build(
-            self._fit_X, n_threads=self._n_threads, graph=not exact_only, **self._build_params
+            self._fit_X,
+            n_threads=self._n_threads,
+            graph=not exact_only,
+            quantization=quantization,
+            **self._build_params,
         )
 
     def _get_index(self, exact: bool) -> Index:
@@ -353,6 +361,10 @@ class NearestNeighbors(_NeighborsBase):
     ef_construction : int, default=100
         Beam width of the searches that build the graph: larger builds a better graph, more
         slowly.
+    quantization : {None, "sq8"}, default=None
+        The compressed code the graph search walks on, as in :meth:`nswg.Index.build`
+        (Euclidean and cosine); the neighbours returned are re-ranked exactly. An
+        ``exact=True`` fit keeps no codes.
     random_state : int, RandomState instance or None, default=0
         Seeds the graph and the searches' entry points. None draws a seed from numpy's global
         generator at each :meth:`fit`.
@@ -544,7 +556,7 @@ class KNeighborsTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _
         Neighbours per point (plus the point itself in ``"distance"`` mode).
     metric, radius, window, exact, ef, n_searches, graph_neighbors, max_degree : see below
         As in :class:`NearestNeighbors`.
-    ef_construction, random_state, n_jobs : see below
+    ef_construction, quantization, random_state, n_jobs : see below
         As in :class:`NearestNeighbors`.
 
     Attributes
@@ -591,6 +603,7 @@ class KNeighborsTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _
         graph_neighbors: int = 16,
         max_degree: int | None = None,
         ef_construction: int = 100,
+        quantization: str | None = None,
         random_state: int | np.random.RandomState | None = 0,
         n_jobs: int | None = None,
     ) -> None:
@@ -605,6 +618,7 @@ class KNeighborsTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _
             graph_neighbors=graph_neighbors,
             max_degree=max_degree,
             ef_construction=ef_construction,
+            quantization=quantization,
             random_state=random_state,
             n_jobs=n_jobs,
         )
@@ -712,6 +726,7 @@ class _WeightedNeighborsBase(_NeighborsBase):
         graph_neighbors: int = 16,
         max_degree: int | None = None,
         ef_construction: int = 100,
+        quantization: str | None = None,
         weights: Weights = "uniform",
         random_state: int | np.random.RandomState | None = 0,
         n_jobs: int | None = None,
@@ -727,6 +742,7 @@ class _WeightedNeighborsBase(_NeighborsBase):
             graph_neighbors=graph_neighbors,
             max_degree=max_degree,
             ef_construction=ef_construction,
+            quantization=quantization,
             random_state=random_state,
             n_jobs=n_jobs,
         )
@@ -772,6 +788,8 @@ class KNeighborsClassifier(ClassifierMixin, _WeightedNeighborsBase):
     ef_construction : int, default=100
         Beam width of the searches that build the graph: larger builds a better graph, more
         slowly.
+    quantization : {None, "sq8"}, default=None
+        As in :class:`NearestNeighbors`.
     weights : {"uniform", "distance"} or callable, default="uniform"
         ``"uniform"``: each neighbour has one vote. ``"distance"``: votes weigh ``1 / d``, and
         neighbours at distance 0, when there are any, take all the weight. A callable gets
@@ -933,7 +951,7 @@ class KNeighborsRegressor(RegressorMixin, _WeightedNeighborsBase):
         Number of neighbours averaged.
     metric, radius, window, exact, ef, n_searches, graph_neighbors, max_degree : see below
         As in :class:`NearestNeighbors`.
-    ef_construction : int, default=100
+    ef_construction, quantization : see below
         As in :class:`NearestNeighbors`.
     weights : {"uniform", "distance"} or callable, default="uniform"
         As in :class:`KNeighborsClassifier`.
