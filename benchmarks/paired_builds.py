@@ -16,7 +16,8 @@ weighs the binding's cost per call (argument parsing, array conversion) against 
 With ``--curve``, a change to the construction is measured instead: each build builds its own
 graph over the same rows (default parameters, 2 threads), and both sweep ``--efs`` in
 alternating rounds; QPS at recall 0.90, 0.95 and 0.99 is interpolated log-linearly on each
-build's curve of per-setting median QPS, and the ratios new/base are reported.
+build's curve of per-setting median QPS, and the ratios new/base are reported;
+``--quantization sq8`` builds both with codes.
 
     python benchmarks/paired_builds.py --base OLD/_core...so --new python/nswg/_core...so --curve
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import statistics
 import time
 from pathlib import Path
@@ -44,20 +46,27 @@ def load_core(path: Path) -> ModuleType:
     return module
 
 
-def build(core: ModuleType, rows: np.ndarray, graph: tuple[int, int]) -> object:
+def build(
+    core: ModuleType, rows: np.ndarray, graph: tuple[int, int], quantization: str | None = None
+) -> object:
     """A cosine index over ``rows`` by ``core``, with the defaults of ``Index.build``, on 2
-    threads."""
-    return core.Index.build(
-        np.ascontiguousarray(rows, dtype=np.float32),
-        metric="cosine",
-        sakoe_chiba_radius=None,
-        graph=graph,
-        ef_construction=100,
-        n_searches=2,
-        seed=0,
-        n_threads=2,
-        progress=None,
-    )
+    threads. Arguments that later bindings added are passed where ``core`` takes them."""
+    options = {
+        "metric": "cosine",
+        "sakoe_chiba_radius": None,
+        "graph": graph,
+        "ef_construction": 100,
+        "n_searches": 2,
+        "seed": 0,
+        "n_threads": 2,
+        "progress": None,
+    }
+    taken = inspect.signature(core.Index.build).parameters
+    later = {"channels": 1, "ids": None, "quantization": quantization}
+    if quantization is not None and "quantization" not in taken:
+        raise SystemExit(f"{core.__file__} has no quantization")
+    options.update({name: value for name, value in later.items() if name in taken})
+    return core.Index.build(np.ascontiguousarray(rows, dtype=np.float32), **options)
 
 
 def search(index: object, queries: np.ndarray, ef: int, batch: int) -> tuple:
@@ -67,8 +76,12 @@ def search(index: object, queries: np.ndarray, ef: int, batch: int) -> tuple:
 
 
 def search_call(index: object, queries: np.ndarray, ef: int) -> tuple:
-    try:  # the keyword-only binding
-        return index.search(queries, k=10, ef=ef, n_searches=2, exact=False, n_threads=1)
+    options = {"k": 10, "ef": ef, "n_searches": 2, "exact": False, "n_threads": 1}
+    try:  # the keyword-only binding, with the filter of later ones where it takes one
+        try:
+            return index.search(queries, **options, filter=None, filter_per_query=False)
+        except TypeError:
+            return index.search(queries, **options)
     except TypeError:  # the positional one of 0.1.0
         return index.search(queries, 10, ef, 2, False, 1)
 
@@ -84,6 +97,9 @@ def main() -> None:
     parser.add_argument("--curve", action="store_true", help="each build builds its own graph")
     parser.add_argument("--efs", type=int, nargs="+", default=[16, 24, 32, 48, 64, 96, 128, 192])
     parser.add_argument("--batch", type=int, default=1000, help="queries per search call")
+    parser.add_argument(
+        "--quantization", default=None, help='with --curve: the code both builds walk on ("sq8")'
+    )
     args = parser.parse_args()
 
     X = np.load(args.glove)
@@ -137,7 +153,7 @@ def curves(args: argparse.Namespace, rows: np.ndarray, queries: np.ndarray) -> N
     indexes = {}
     for name, core in cores.items():
         start = time.perf_counter()
-        indexes[name] = build(core, rows, (16, 32))
+        indexes[name] = build(core, rows, (16, 32), args.quantization)
         print(f"{name}: built in {time.perf_counter() - start:.1f} s (2 threads)", flush=True)
     recall = {}
     for name in cores:

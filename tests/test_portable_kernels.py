@@ -70,7 +70,7 @@ def run_child(path: Path, simd: str | None) -> dict[str, np.ndarray]:
 def test_portable_kernels_find_what_the_simd_kernels_find(tmp_path: Path) -> None:
     simd = run_child(tmp_path / "simd.npz", None)
     portable = run_child(tmp_path / "portable.npz", "portable")
-    assert set(simd.pop("features")) == {"avx2", "fma"}
+    assert {"avx2", "fma"} <= set(simd.pop("features"))
     assert portable.pop("features").size == 0
     assert simd.keys() == portable.keys()
     for key, value in simd.items():

@@ -300,10 +300,11 @@ class Index:
             ``radius = ceil(window * sz)``. Give ``radius`` or ``window``, not both.
         quantization : {None, "sq8"}, default=None
             The compressed code graph searches walk on (:data:`nswg.QUANTIZATIONS`). ``None``
-            compares the float32 rows. ``"sq8"`` keeps one byte per value beside them (a range
-            per dimension, trained on the rows given here; rows added later are encoded with
-            those ranges, values outside them clamped), estimates the distances of the graph
-            walk from the codes, then re-ranks the ``max(k, ef)`` points found with exact
+            compares the float32 rows. ``"sq8"`` keeps one byte per value beside them (from
+            each dimension's minimum in one step for all, the widest range over 255, trained on
+            the rows given here; rows added later, and queries, are encoded with those ranges,
+            values outside them clamped), estimates the distances of the graph walk from the
+            codes in integer arithmetic, then re-ranks the ``max(k, ef)`` points found with exact
             distances, so the distances returned are exact. The graph is built on the float32
             rows either way, and exact searches never read the codes. Euclidean and cosine only.
         n_neighbors : int, default=16

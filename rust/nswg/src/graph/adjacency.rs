@@ -125,7 +125,7 @@ impl Graph {
     /// A graph from a flat adjacency read back from a file: `None` unless every list is a run of
     /// distinct, in-range ids other than the node's own, padded with [`INVALID`].
     pub(crate) fn from_links(max_degree: usize, links: Vec<u32>) -> Option<Self> {
-        if max_degree == 0 || links.len() % max_degree != 0 {
+        if max_degree == 0 || !links.len().is_multiple_of(max_degree) {
             return None;
         }
         let n = links.len() / max_degree;

@@ -136,7 +136,7 @@ impl Index {
         labels: Option<Vec<u64>>,
         progress: &Progress,
     ) -> Result<u64> {
-        if data.len() % self.dim() != 0 {
+        if !data.len().is_multiple_of(self.dim()) {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
                 received: data.len(),
@@ -528,7 +528,7 @@ impl Index {
             return Err(Error::NoGraph);
         }
         let any_width = self.options.metric.padding().is_some() && width > 0;
-        if !(width == self.dim() || any_width) || queries.len() % width != 0 {
+        if !(width == self.dim() || any_width) || !queries.len().is_multiple_of(width) {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
                 received: queries.len(),

@@ -81,7 +81,7 @@ impl Metric {
                 requirement: "at least 1",
                 value: 0,
             }),
-            Metric::Dtw { channels, .. } if dim % channels != 0 => {
+            Metric::Dtw { channels, .. } if !dim.is_multiple_of(channels) => {
                 Err(Error::PartialTimeStep { dim, channels })
             }
             _ => Ok(()),

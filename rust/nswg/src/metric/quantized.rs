@@ -3,7 +3,7 @@
 
 use super::euclidean::{Euclidean, EuclideanQuery};
 use super::{Cost, QueryDistance, Space};
-use crate::storage::{code_kernel, CodeKernel, Sq8};
+use crate::storage::{CodeKernel, PreparedQuery, Sq8};
 
 /// A Euclidean-ranked metric over the rows of an index and their codes, with the code kernel
 /// for this CPU.
@@ -18,7 +18,7 @@ impl<'a> Quantized<'a> {
         Self {
             exact,
             codes,
-            kernel: code_kernel(),
+            kernel: codes.kernel(),
         }
     }
 }
@@ -34,7 +34,7 @@ impl Space for Quantized<'_> {
             exact: self.exact.query(),
             codes: self.codes,
             kernel: self.kernel,
-            shifted: Vec::with_capacity(self.codes.dim()),
+            prepared: PreparedQuery::default(),
             code_distances: 0,
         }
     }
@@ -45,8 +45,8 @@ pub(super) struct QuantizedQuery<'a> {
     exact: EuclideanQuery<'a>,
     codes: &'a Sq8,
     kernel: CodeKernel,
-    /// The query less the codes' minima, as the kernel takes it.
-    shifted: Vec<f32>,
+    /// The query as the kernel takes it.
+    prepared: PreparedQuery,
     code_distances: u64,
 }
 
@@ -55,14 +55,14 @@ impl QueryDistance for QuantizedQuery<'_> {
 
     fn set_query(&mut self, query: &[f32]) {
         self.exact.set_query(query);
-        self.codes.shift_query(query, &mut self.shifted);
+        self.codes.prepare_query(query, &mut self.prepared);
         self.code_distances = 0;
     }
 
     fn set_query_row(&mut self, id: u32) {
         self.exact.set_query_row(id);
         self.codes
-            .shift_query(self.exact.query(), &mut self.shifted);
+            .prepare_query(self.exact.query(), &mut self.prepared);
         self.code_distances = 0;
     }
 
@@ -70,10 +70,11 @@ impl QueryDistance for QuantizedQuery<'_> {
     #[inline]
     fn within(&mut self, id: u32, _bound: f32) -> Option<f32> {
         self.code_distances += 1;
-        let (scale, code) = (self.codes.block_scale(), self.codes.block(id));
-        // SAFETY: the kernel was chosen for this CPU; the query, steps and code all fill the
-        // same whole blocks.
-        Some(unsafe { (self.kernel)(&self.shifted, scale, code) })
+        // SAFETY: the kernel is these codes' for this CPU, and the query was prepared by them.
+        Some(unsafe {
+            self.kernel
+                .estimate(self.codes, &self.prepared, self.codes.block(id))
+        })
     }
 
     #[inline]

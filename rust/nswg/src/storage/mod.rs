@@ -11,5 +11,5 @@ pub(crate) use id_set::IdSet;
 pub(crate) use labels::Labels;
 pub use labels::NO_LABEL;
 pub(crate) use points::Points;
-pub(crate) use sq8::{code_kernel, CodeKernel, Sq8};
+pub(crate) use sq8::{CodeKernel, PreparedQuery, Sq8};
 pub(crate) use tombstones::Tombstones;

@@ -26,7 +26,7 @@ impl Points {
         if dim == 0 {
             return Err(Error::ZeroDimension);
         }
-        if data.len() % dim != 0 {
+        if !data.len().is_multiple_of(dim) {
             return Err(Error::RaggedData {
                 len: data.len(),
                 dim,
@@ -34,7 +34,7 @@ impl Points {
         }
         let mut lengths = Vec::new();
         let mut padded = false;
-        debug_assert!(padding.is_none_or(|step| step > 0 && dim % step == 0));
+        debug_assert!(padding.is_none_or(|step| step > 0 && dim.is_multiple_of(step)));
         for (row, values) in data.chunks_exact(dim).enumerate() {
             let len = match padding {
                 Some(step) => values

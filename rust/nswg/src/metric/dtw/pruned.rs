@@ -45,7 +45,7 @@ pub(crate) fn dtw_squared_pruned(
     tail: Option<&[f64]>,
     scratch: &mut PrunedScratch,
 ) -> Outcome {
-    assert!(channels > 0 && x.len() % channels == 0 && y.len() % channels == 0);
+    assert!(channels > 0 && x.len().is_multiple_of(channels) && y.len().is_multiple_of(channels));
     let tail = tail.unwrap_or(&[]);
     match (channels, tail.is_empty()) {
         (1, true) => pruned::<true, false>(x, y, 1, band, bound, tail, scratch),
