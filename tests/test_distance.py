@@ -43,21 +43,65 @@ def test_dtw_of_an_index_equals_the_pairwise_function():
         np.testing.assert_allclose(ds, want, rtol=1e-5)
 
 
-@pytest.mark.parametrize(("name", "radius", "graph"), [("CBF", 15, False), ("Trace", 9, True)])
-def test_both_bounded_dtw_kernels_answer_alike(monkeypatch, name, radius, graph):
-    """EAPrunedDTW (NSWG_DTW_KERNEL=pruned) and the default SIMD kernel that abandons differ in
-    the cells they compute, never in the answer."""
+@pytest.mark.parametrize(
+    ("name", "radius", "graph"),
+    [("CBF", 15, False), ("Trace", 9, True), ("Trace", 120, False), ("CBF", None, False)],
+)
+def test_every_bounded_dtw_kernel_answers_alike(monkeypatch, name, radius, graph):
+    """The default SIMD kernel (pruned on wide bands), the one that only abandons
+    (NSWG_DTW_KERNEL=abandoning) and EAPrunedDTW (NSWG_DTW_KERNEL=pruned) differ in the cells
+    they compute, never in the answer."""
     X, _, Xt, _ = load_ucr(name)
     index = Index.build(X, metric="dtw", radius=radius, graph=graph, seed=1)
     found = {}
-    for kernel in ("abandoning", "pruned"):
+    for kernel in ("default", "abandoning", "pruned"):
         monkeypatch.setenv("NSWG_DTW_KERNEL", kernel)
         found[kernel] = index.search(Xt[:40], k=3, exact=not graph, n_threads=1)
-    default, pruned = found["abandoning"], found["pruned"]
-    np.testing.assert_array_equal(default.ids, pruned.ids)
-    np.testing.assert_array_equal(default.distances, pruned.distances)
-    np.testing.assert_array_equal(default.n_distance_computations, pruned.n_distance_computations)
-    assert pruned.n_dtw_cells.sum() < default.n_dtw_cells.sum()
+    abandoning = found["abandoning"]
+    for kernel in ("default", "pruned"):
+        np.testing.assert_array_equal(found[kernel].ids, abandoning.ids)
+        np.testing.assert_array_equal(found[kernel].distances, abandoning.distances)
+        np.testing.assert_array_equal(
+            found[kernel].n_distance_computations, abandoning.n_distance_computations
+        )
+    assert found["pruned"].n_dtw_cells.sum() < abandoning.n_dtw_cells.sum()
+    cells = found["default"].n_dtw_cells
+    # Bands of 200 points or more (below and above the diagonal together) are pruned.
+    if radius is None or 2 * radius >= 200:
+        assert cells.sum() < 0.9 * abandoning.n_dtw_cells.sum()
+    else:
+        np.testing.assert_array_equal(cells, abandoning.n_dtw_cells)
+
+
+@pytest.mark.parametrize("radius", [100, None])
+def test_pruned_kernel_is_exact_on_variable_length_series(monkeypatch, rng, radius):
+    """Series of unequal lengths (trailing NaN) have no LB_Keogh tail; the pruned kernel then
+    prunes on the bound alone and still finds tslearn's nearest series."""
+    X = np.cumsum(rng.normal(size=(120, 260)), axis=1)
+    Q = np.cumsum(rng.normal(size=(8, 240)), axis=1)
+    lengths = rng.integers(180, 261, size=len(X))
+    for row, n in zip(X, lengths):
+        row[n:] = np.nan
+    truth = np.array(
+        [
+            [
+                tslearn_metrics.dtw(
+                    q, x[:n], global_constraint="sakoe_chiba", sakoe_chiba_radius=radius or 300
+                )
+                for x, n in zip(X, lengths)
+            ]
+            for q in Q
+        ]
+    )
+    index = Index.build(X, metric="dtw", radius=radius, graph=False)
+    found = {}
+    for kernel in ("default", "abandoning"):
+        monkeypatch.setenv("NSWG_DTW_KERNEL", kernel)
+        found[kernel] = index.search(Q, k=3, exact=True, n_threads=1)
+    np.testing.assert_array_equal(found["default"].ids, np.argsort(truth, axis=1)[:, :3])
+    np.testing.assert_allclose(found["default"].distances, np.sort(truth, axis=1)[:, :3], rtol=1e-5)
+    np.testing.assert_array_equal(found["default"].distances, found["abandoning"].distances)
+    assert found["default"].n_dtw_cells.sum() < found["abandoning"].n_dtw_cells.sum()
 
 
 def test_dtw_window_is_the_ucr_convention():

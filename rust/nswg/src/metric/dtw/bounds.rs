@@ -359,13 +359,14 @@ mod tests {
                 );
                 // The suffix sums of the terms bound what the remaining columns add.
                 suffix_sums(&mut terms);
-                let pruned = dtw_squared_within(&a, &b, band, d, Some(&terms), &mut s).squared;
+                let pruned =
+                    dtw_squared_within(&a, &b, band, d, Some(&terms), false, &mut s).squared;
                 assert!(
                     (pruned - d).abs() < 1e-9,
                     "abandoned at its own distance, seed {seed} r {r}"
                 );
                 assert!(
-                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), &mut s).squared
+                    dtw_squared_within(&a, &b, band, d * 0.99, Some(&terms), false, &mut s).squared
                         > d * 0.99
                 );
             }

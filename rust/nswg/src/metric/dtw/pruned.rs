@@ -188,19 +188,9 @@ mod tests {
     use super::*;
     use crate::metric::dtw::bounds::{envelope, lb_keogh, suffix_sums};
     use crate::metric::dtw::kernel::{dtw_squared, DtwScratch};
-    use crate::metric::dtw::tests::{dtw_full_matrix, series};
+    use crate::metric::dtw::tests::{dtw_full_matrix, series, walk};
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64Mcg;
-
-    fn walk(len: usize, rng: &mut Pcg64Mcg) -> Vec<f32> {
-        let mut v = 0.0f32;
-        (0..len)
-            .map(|_| {
-                v += rng.random::<f32>() - 0.5;
-                v
-            })
-            .collect()
-    }
 
     #[test]
     fn unbounded_matches_the_full_matrix() {
