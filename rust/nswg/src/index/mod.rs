@@ -93,6 +93,7 @@ impl Index {
     /// random. Exact search alone reads the rows in order or spends far longer per row than a
     /// TLB miss costs, so an index without a graph is left on small pages, sparing its build
     /// (a fit of the estimators) the copy into huge pages.
+    ///
     /// Mapped pages belong to the file's page cache, not to this process: they get no advice.
     pub(crate) fn advise_huge_pages(&self) {
         if let Some(graph) = &self.graph {
@@ -113,10 +114,10 @@ impl Index {
 
     /// The error of `operation` on a mapped index, which nothing changes.
     fn check_writable(&self, operation: &'static str) -> Result<()> {
-        match self.is_mapped() {
-            true => Err(Error::ReadOnly { operation }),
-            false => Ok(()),
+        if self.is_mapped() {
+            return Err(Error::ReadOnly { operation });
         }
+        Ok(())
     }
 
     /// Appends the rows of `data` and links them into the graph, as if they had been inserted at

@@ -174,7 +174,8 @@ fn read_from<R: Read>(r: R, len: u64, place: Place<'_>) -> std::result::Result<I
         keep,
         u32::from_le_bytes,
         |chunk| {
-            lists_valid &= lists.as_mut().and_then(|c| c.push(chunk)).is_some();
+            // Once a list is bad, the lists after it are not worth checking.
+            lists_valid = lists_valid && lists.as_mut().and_then(|c| c.push(chunk)).is_some();
         },
     )?;
     let mut marks = vec![0u8; n];
