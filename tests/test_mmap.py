@@ -206,3 +206,38 @@ def test_many_mapped_loads_share_one_file(saved):
     first = indexes[0].search(queries, k=3, exact=True)
     for index in indexes[1:]:
         assert_same_results(first, index.search(queries, k=3, exact=True))
+
+
+#: Loads an index mapped in a fresh process and prints its file pages resident before and after,
+#: in KiB.
+MAPPED_PAGES = """
+import sys
+from pathlib import Path
+from nswg import Index
+
+def rss_file():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+
+before = rss_file()
+index = Index.load(sys.argv[1], mmap=True)
+after = rss_file()
+index.search(index.vectors[:50], k=10)
+print(before, after, rss_file())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads Linux's /proc")
+def test_the_checks_of_a_mapped_load_leave_the_file_pages_out_of_memory(tmp_path):
+    """The checking pass reads the file, not the map: right after the load only a few of the
+    file's pages are mapped in, and searches then bring them in."""
+    path = tmp_path / "words.nswg"
+    Index.build(words(20_000), metric="cosine").save(path)
+    out = subprocess.run(
+        [sys.executable, "-c", MAPPED_PAGES, str(path)], check=True, capture_output=True, text=True
+    )
+    before, after, searched = (int(x) for x in out.stdout.split())
+    size = path.stat().st_size / 1024
+    assert after - before < 0.05 * size, (before, after, size)
+    assert searched - before > 0.2 * size, (before, searched, size)

@@ -289,6 +289,43 @@ mod tests {
     }
 
     #[test]
+    fn rows_checked_in_pieces_are_checked_as_whole_ones() {
+        let nan = f32::NAN;
+        let data = vec![1., 2., 3., 4., nan, nan, 5., nan, nan, 6., 7., 8.];
+        let whole = Points::new(data.clone(), 3, Some(1)).unwrap();
+        let mut check = RowsCheck::new(3, Some(1)).unwrap();
+        let mut seen = Vec::new();
+        for piece in data.chunks(6) {
+            check
+                .push(piece, |row, values| {
+                    seen.push((row, values.len()));
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(seen, [(0, 3), (1, 1), (2, 1), (3, 3)]);
+        let pieces = check.finish(data.into());
+        assert_eq!(pieces.lengths, whole.lengths);
+        // An error names the row counted from the first piece.
+        let mut check = RowsCheck::new(2, None).unwrap();
+        check.push(&[1., 2., 3., 4.], |_, _| Ok(())).unwrap();
+        let err = check.push(&[5., f32::INFINITY], |_, _| Ok(())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NonFinite {
+                    row: 2,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = check.push(&[5.], |_, _| Ok(())).unwrap_err();
+        assert_eq!(err, Error::RaggedData { len: 1, dim: 2 });
+    }
+
+    #[test]
     fn trailing_nan_padding_gives_true_lengths() {
         let nan = f32::NAN;
         let p = Points::new(vec![1., 2., 3., 4., nan, nan], 3, Some(1)).unwrap();
