@@ -806,7 +806,8 @@ class Index:
             exactly as a loaded one, but is read-only: :meth:`add`, :meth:`remove` and
             :meth:`compact` raise :class:`~nswg.errors.ReadOnlyIndexError`. :meth:`save` (to
             any path, its own file included: the save writes a new file and renames it over the
-            old one, which stays mapped) and pickling work; an unpickled copy is a normal
+            old one, which stays mapped; where Windows refuses to replace a mapped file, it
+            raises ``OSError``) and pickling work; an unpickled copy is a normal
             index. The file must not be changed in place (written into, truncated) while the
             index lives: see ``docs/format.md``. SQ8 codes and the metric's derived data (DTW's
             envelopes) are held in memory either way.
