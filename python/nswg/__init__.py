@@ -12,7 +12,7 @@ Build an index with :meth:`Index.build` and query it with :meth:`Index.search`::
 """
 
 from nswg._core import __version__
-from nswg.errors import IndexFileError, ShardUnavailableError
+from nswg.errors import IndexFileError, ReadOnlyIndexError, ShardUnavailableError
 from nswg.index import NO_ID, QUANTIZATIONS, GraphStats, Index, RangeResult, SearchResult
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Index",
     "IndexFileError",
     "RangeResult",
+    "ReadOnlyIndexError",
     "SearchResult",
     "ShardUnavailableError",
     "__version__",

@@ -154,8 +154,11 @@ class Index:
         """Saves the index to `path` atomically (temporary file, fsync, rename)."""
 
     @staticmethod
-    def load(path: str | os.PathLike[str]) -> Index:
-        """Loads an index saved by `save`; a file that is not one raises `IndexFileError`."""
+    def load(path: str | os.PathLike[str], *, mmap: bool) -> Index:
+        """Loads an index saved by `save`; a file that is not one raises `IndexFileError`. With
+        `mmap`, the rows and lists stay in the file's pages, mapped read-only (after every check
+        of a load, in one pass read through the page cache): `add`, `remove` and `compact`
+        raise `ReadOnlyIndexError`."""
 
     def to_bytes(self) -> bytes:
         """The index in the file format of `save`, as bytes (for pickle)."""
@@ -170,6 +173,10 @@ class Index:
 
     def get_vectors(self, ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.float32]:
         """The stored rows of the points `ids`, copied, (len(ids), dim) float32."""
+
+    @property
+    def memory_mapped(self) -> bool:
+        """Whether the rows and lists are read in place from a memory-mapped file (read-only)."""
 
     def __len__(self) -> int:
         """Number of points not removed."""

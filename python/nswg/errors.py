@@ -1,6 +1,7 @@
 """The exceptions nswg raises beyond Python's own.
 
-Bad arguments raise ``ValueError`` or ``TypeError``; a thread pool that cannot start raises
+Bad arguments raise ``ValueError`` or ``TypeError``; changing an index memory-mapped from its
+file raises ``ReadOnlyIndexError``; a thread pool that cannot start raises
 ``RuntimeError``; a shard of :class:`nswg.distributed.ShardedIndex` that cannot be reached or
 restored raises ``ShardUnavailableError``; Ctrl-C during a long call raises
 ``KeyboardInterrupt`` and leaves the index unchanged.
@@ -14,7 +15,7 @@ import os
 import zlib
 from collections.abc import Iterator
 
-__all__ = ["IndexFileError", "ShardUnavailableError"]
+__all__ = ["IndexFileError", "ReadOnlyIndexError", "ShardUnavailableError"]
 
 
 class IndexFileError(ValueError):
@@ -35,6 +36,28 @@ class IndexFileError(ValueError):
     ... except IndexFileError as e:
     ...     print(str(e).startswith("eye.nswg: "))
     True
+    """
+
+
+class ReadOnlyIndexError(ValueError):
+    """A call that would change an index loaded with ``Index.load(path, mmap=True)``:
+    :meth:`nswg.Index.add`, :meth:`~nswg.Index.remove` or :meth:`~nswg.Index.compact`. Such
+    an index reads its rows and graph in place from the file's pages, which nothing changes;
+    load the file without ``mmap`` (or unpickle a copy) to change the index.
+
+    A subclass of ``ValueError``, as the other errors of an argument the call cannot take.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nswg import Index, ReadOnlyIndexError
+    >>> Index.build(np.eye(3)).save("eye.nswg")
+    >>> index = Index.load("eye.nswg", mmap=True)
+    >>> try:
+    ...     index.remove([0])
+    ... except ReadOnlyIndexError as e:
+    ...     print(str(e).split(":")[0])
+    this index is memory-mapped from its file, read-only
     """
 
 

@@ -640,6 +640,11 @@ class Index:
             Ids of the new points: their labels, or row numbers continuing from the last one
             given out.
 
+        Raises
+        ------
+        ReadOnlyIndexError
+            The index is memory-mapped (``Index.load(path, mmap=True)``).
+
         Notes
         -----
         Ctrl-C stops it with ``KeyboardInterrupt`` and leaves the index exactly as it was.
@@ -680,6 +685,8 @@ class Index:
         ------
         ValueError
             An id unknown, repeated or already removed, or removing every point.
+        ReadOnlyIndexError
+            The index is memory-mapped (``Index.load(path, mmap=True)``).
 
         Examples
         --------
@@ -713,6 +720,11 @@ class Index:
         numpy.ndarray of int64 or uint64
             The id each new row had: its old row number (int64), or its label (uint64), which
             it keeps.
+
+        Raises
+        ------
+        ReadOnlyIndexError
+            The index is memory-mapped (``Index.load(path, mmap=True)``).
 
         Examples
         --------
@@ -848,13 +860,27 @@ class Index:
         self._core.save(os.fspath(path))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Index:
+    def load(cls, path: str | os.PathLike[str], *, mmap: bool = False) -> Index:
         """Load an index saved by :meth:`save`; it answers every query as the saved one did.
 
         Parameters
         ----------
         path : str or os.PathLike
             A file written by :meth:`save`, by this release or an earlier one.
+        mmap : bool, default=False
+            Leave the vectors and the graph in the file's pages, memory-mapped read-only, and
+            search them in place, instead of reading them into memory of the process: the
+            operating system keeps in memory the pages searches touch and may drop them again,
+            and processes mapping one file share its pages. The file gets every check of a
+            normal load first, in one pass read through the page cache. The index answers
+            exactly as a loaded one, but is read-only: :meth:`add`, :meth:`remove` and
+            :meth:`compact` raise :class:`~nswg.errors.ReadOnlyIndexError`. :meth:`save` (to
+            any path, its own file included: the save writes a new file and renames it over the
+            old one, which stays mapped; where Windows refuses to replace a mapped file, it
+            raises ``OSError``) and pickling work; an unpickled copy is a normal
+            index. The file must not be changed in place (written into, truncated) while the
+            index lives: see ``docs/format.md``. SQ8 codes and the metric's derived data (DTW's
+            envelopes) are held in memory either way.
 
         Returns
         -------
@@ -866,8 +892,12 @@ class Index:
             The file cannot be read.
         IndexFileError
             The file is not an nswg index: truncated, corrupted, foreign, of a newer format, or
-            not a regular file (a FIFO or device is refused without waiting on it); a subclass
-            of ``ValueError``, its message names the file.
+            not a regular file (a FIFO or device is refused without waiting on it); with
+            ``mmap``, also a file changed while it was being loaded. A subclass of
+            ``ValueError``, its message names the file.
+        ValueError
+            ``mmap=True`` on a big-endian CPU, whose values are not the file's little-endian
+            bytes.
 
         Examples
         --------
@@ -876,8 +906,17 @@ class Index:
         >>> Index.build(np.eye(3), metric="cosine").save("eye.nswg")
         >>> Index.load("eye.nswg")
         nswg.Index(n=3, dim=3, metric='cosine', n_neighbors=16, max_degree=32, mean_degree=1.3)
+        >>> mapped = Index.load("eye.nswg", mmap=True)
+        >>> mapped.memory_mapped, mapped.search([0.0, 1.0, 0.0], k=1).ids.tolist()
+        (True, [1])
         """
-        return cls(_core.Index.load(os.fspath(path)))
+        return cls(_core.Index.load(os.fspath(path), mmap=flag(mmap, "mmap")))
+
+    @property
+    def memory_mapped(self) -> bool:
+        """Whether the index reads its vectors and graph in place from a memory-mapped file
+        (``Index.load(path, mmap=True)``), and so is read-only."""
+        return self._core.memory_mapped
 
     def __getstate__(self) -> dict[str, Any]:
         return {"index": self._core.to_bytes()}

@@ -8,6 +8,7 @@ use nswg::Error;
 
 // Defined in Python, where it is documented with the rest of the API.
 import_exception!(nswg.errors, IndexFileError);
+import_exception!(nswg.errors, ReadOnlyIndexError);
 
 /// The exception for `e`. `source` names what was being read: the file, for the errors of
 /// reading one, or the argument whose rows the errors about values name.
@@ -20,6 +21,7 @@ pub(crate) fn to_py(e: Error, source: Option<&str>) -> PyErr {
             e @ (Error::NonFinite { .. } | Error::OutOfRange { .. } | Error::ZeroNorm { .. }),
             Some(source),
         ) => PyValueError::new_err(format!("{source}: {e}")),
+        (e @ Error::ReadOnly { .. }, _) => ReadOnlyIndexError::new_err(e.to_string()),
         (e @ Error::Interrupted, _) => PyKeyboardInterrupt::new_err(e.to_string()),
         (e @ Error::ThreadPool { .. }, _) => PyRuntimeError::new_err(e.to_string()),
         (e, _) => PyValueError::new_err(e.to_string()),

@@ -148,9 +148,10 @@ impl PyIndex {
     ) -> PyResult<R> {
         watched(py, progress, |counts| {
             let mut guard = self.write()?;
-            // Taken under the write lock: a view counts itself under the read lock.
+            // Taken under the write lock: a view counts itself under the read lock. A mapped
+            // index moves no rows: the core refuses the call itself, saying why.
             let views = self.views.load(Ordering::SeqCst);
-            if views > 0 {
+            if views > 0 && !guard.is_mapped() {
                 return Err(PyBufferError::new_err(format!(
                     "{views} view(s) of Index.vectors are alive and this call may move the \
                      rows: delete them (or copy the rows with numpy.array) first"
@@ -400,10 +401,17 @@ impl PyIndex {
         Ok(self.reading(py, |index| persist::save(index, &path))??)
     }
 
-    /// Loads an index saved by `save`; a file that is not one raises `IndexFileError`.
+    /// Loads an index saved by `save`; a file that is not one raises `IndexFileError`. With
+    /// `mmap`, the rows and lists stay in the file's pages, mapped read-only (after every check
+    /// of a load, in one pass read through the page cache): `add`, `remove` and `compact`
+    /// raise `ReadOnlyIndexError`.
     #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let index = py.detach(|| persist::load(&path));
+    #[pyo3(signature = (path, *, mmap))]
+    fn load(py: Python<'_>, path: PathBuf, mmap: bool) -> PyResult<Self> {
+        let index = py.detach(|| match mmap {
+            true => persist::load_mapped(&path),
+            false => persist::load(&path),
+        });
         let index = index.map_err(|e| load_to_py(e, &path.display().to_string()))?;
         Ok(Self::new(index))
     }
@@ -463,6 +471,12 @@ impl PyIndex {
         let rows = Array2::from_shape_vec((ids.len(), self.dim), rows.map_err(py_err)?)
             .expect("dim values per id");
         Ok(rows.into_pyarray(py))
+    }
+
+    /// Whether the rows and lists are read in place from a memory-mapped file (read-only).
+    #[getter]
+    fn memory_mapped(&self, py: Python<'_>) -> PyResult<bool> {
+        self.reading(py, Index::is_mapped)
     }
 
     /// Number of points not removed.

@@ -73,6 +73,10 @@ pub enum Error {
     UnsupportedVersion { found: u32, supported: u32 },
     #[error("this index has no graph (built with graph=False): search it with exact=True, or build it with a graph")]
     NoGraph,
+    #[error("this index is memory-mapped from its file, read-only: {operation} would change it; load the file into memory to change the index")]
+    ReadOnly { operation: &'static str },
+    #[error("cannot memory-map this index: {0}; load it into memory instead")]
+    CannotMap(&'static str),
     #[error("interrupted: the index is unchanged")]
     Interrupted,
     #[error(

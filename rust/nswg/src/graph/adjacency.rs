@@ -1,6 +1,7 @@
 //! The graph's adjacency: a flat, fixed-stride neighbour list per node.
 
 use super::copies::Copies;
+use crate::storage::Buffer;
 use crate::sys::prefetch::prefetch;
 
 /// Marks the unused tail of a node's fixed-size neighbour list.
@@ -11,7 +12,8 @@ const INVALID: u32 = u32::MAX;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Graph {
     max_degree: usize,
-    links: Vec<u32>,
+    /// Owned, or mapped from the file of a read-only index.
+    links: Buffer<u32>,
     /// Length of each node's list, derived from `links`, so that the search slices a list
     /// without scanning it for its end.
     degrees: Vec<u16>,
@@ -23,7 +25,7 @@ impl Graph {
     pub(crate) fn new(n: usize, max_degree: usize) -> Self {
         Self {
             max_degree,
-            links: vec![INVALID; n * max_degree],
+            links: vec![INVALID; n * max_degree].into(),
             degrees: vec![0; n],
             copies: Copies::default(),
         }
@@ -56,7 +58,7 @@ impl Graph {
         debug_assert!(neighbors.len() <= self.max_degree);
         debug_assert!(!neighbors.contains(&id), "self-loop at {id}");
         let start = id as usize * self.max_degree;
-        let row = &mut self.links[start..start + self.max_degree];
+        let row = &mut self.links.to_mut()[start..start + self.max_degree];
         row[..neighbors.len()].copy_from_slice(neighbors);
         row[neighbors.len()..].fill(INVALID);
         self.degrees[id as usize] = neighbors.len() as u16;
@@ -69,7 +71,7 @@ impl Graph {
 
     /// Makes room for nodes up to `n`, without links, or drops the nodes from `n` on.
     pub(crate) fn resize(&mut self, n: usize) {
-        self.links.resize(n * self.max_degree, INVALID);
+        self.links.to_mut().resize(n * self.max_degree, INVALID);
         self.degrees.resize(n, 0);
         self.copies.resize(n);
     }
@@ -92,67 +94,103 @@ impl Graph {
         self.copies.join(id, node, n, identical);
     }
 
-    /// Sets the groups of copies read back from a file, `same_row` telling the identical
-    /// copies: `None` unless they are valid groups of this graph's points whose copies have no
-    /// list and are in no list.
-    pub(crate) fn with_copies(
-        mut self,
-        first: Vec<u32>,
-        same_row: impl Fn(u32, u32) -> bool,
-    ) -> Option<Self> {
-        if first.len() != self.len() {
-            return None;
-        }
-        let copies = Copies::from_firsts(first, same_row)?;
-        if copies.any() {
-            let orphan = (0..self.len() as u32).any(|id| {
-                copies.is_copy(id) && self.degrees[id as usize] != 0
-                    || self.neighbors(id).iter().any(|&x| copies.is_copy(x))
-            });
-            if orphan {
-                return None;
-            }
-        }
-        self.copies = copies;
-        Some(self)
-    }
-
     /// The flat adjacency, `max_degree` entries per node.
     pub(crate) fn links(&self) -> &[u32] {
         &self.links
     }
 
-    /// A graph from a flat adjacency read back from a file: `None` unless every list is a run of
-    /// distinct, in-range ids other than the node's own, padded with [`INVALID`].
-    pub(crate) fn from_links(max_degree: usize, links: Vec<u32>) -> Option<Self> {
-        if max_degree == 0 || !links.len().is_multiple_of(max_degree) {
+    /// Whether the lists are read in place from a mapped file rather than owned.
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.links.is_mapped()
+    }
+
+    /// The flat adjacency if it is owned (not mapped).
+    pub(crate) fn owned_links(&self) -> Option<&[u32]> {
+        self.links.owned()
+    }
+}
+
+/// The checks of a flat adjacency read back from a file, list after list as the file is read,
+/// so that a mapped file is checked without being mapped: every list a run of distinct,
+/// in-range ids other than the node's own, padded with [`INVALID`].
+pub(crate) struct LinksCheck {
+    max_degree: usize,
+    n: usize,
+    degrees: Vec<u16>,
+    /// `seen_by[x]` is one more than the last node whose list holds `x`: a duplicate shows in
+    /// one lookup, without sorting each list.
+    seen_by: Vec<usize>,
+    /// Whether some list holds `x`, for the check that no copy is in a list.
+    listed: Vec<bool>,
+}
+
+impl LinksCheck {
+    /// The check of the lists of `n` nodes of `max_degree` entries each; `None` for no entry.
+    pub(crate) fn new(n: usize, max_degree: usize) -> Option<Self> {
+        (max_degree > 0).then(|| Self {
+            max_degree,
+            n,
+            degrees: Vec::with_capacity(n),
+            seen_by: vec![0; n],
+            listed: vec![false; n],
+        })
+    }
+
+    /// Checks the next lists, whole ones; `None` if one is invalid.
+    pub(crate) fn push(&mut self, links: &[u32]) -> Option<()> {
+        if !links.len().is_multiple_of(self.max_degree) {
             return None;
         }
-        let n = links.len() / max_degree;
-        // `seen_by[x]` is one more than the last node whose list holds `x`: a duplicate shows in
-        // one lookup, without sorting each list.
-        let mut seen_by = vec![0usize; n];
-        let mut degrees = Vec::with_capacity(n);
-        for (node, row) in links.chunks_exact(max_degree).enumerate() {
-            let degree = row.iter().position(|&x| x == INVALID).unwrap_or(max_degree);
-            degrees.push(u16::try_from(degree).ok()?);
+        for row in links.chunks_exact(self.max_degree) {
+            let node = self.degrees.len();
+            let degree = row
+                .iter()
+                .position(|&x| x == INVALID)
+                .unwrap_or(self.max_degree);
+            self.degrees.push(u16::try_from(degree).ok()?);
             let (list, padding) = row.split_at(degree);
             for &x in list {
                 let x = x as usize;
-                if x >= n || x == node || seen_by[x] == node + 1 {
+                if x >= self.n || x == node || self.seen_by[x] == node + 1 {
                     return None;
                 }
-                seen_by[x] = node + 1;
+                self.seen_by[x] = node + 1;
+                self.listed[x] = true;
             }
             if padding.iter().any(|&x| x != INVALID) {
                 return None;
             }
         }
-        Some(Self {
-            max_degree,
+        Some(())
+    }
+
+    /// The graph over `links`, which holds the lists pushed, with the groups of copies `first`
+    /// (each point's node), `same_row` telling the identical copies: `None` unless every list
+    /// was pushed and the groups are valid ones whose copies have no list and are in no list.
+    pub(crate) fn finish(
+        self,
+        links: Buffer<u32>,
+        first: Vec<u32>,
+        same_row: impl Fn(u32, u32) -> bool,
+    ) -> Option<Graph> {
+        if self.degrees.len() != self.n || first.len() != self.n {
+            return None;
+        }
+        debug_assert_eq!(links.len(), self.n * self.max_degree);
+        let copies = Copies::from_firsts(first, same_row)?;
+        if copies.any() {
+            let orphan = (0..self.n as u32).any(|id| {
+                copies.is_copy(id) && (self.degrees[id as usize] != 0 || self.listed[id as usize])
+            });
+            if orphan {
+                return None;
+            }
+        }
+        Some(Graph {
+            max_degree: self.max_degree,
             links,
-            degrees,
-            copies: Copies::default(),
+            degrees: self.degrees,
+            copies,
         })
     }
 }

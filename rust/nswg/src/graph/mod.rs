@@ -12,7 +12,7 @@ mod stats;
 mod store;
 mod visited;
 
-pub(crate) use adjacency::Graph;
+pub(crate) use adjacency::{Graph, LinksCheck};
 pub(crate) use build::insert;
 pub use build::{GraphOptions, MAX_DEGREE};
 pub(crate) use search::{Beam, Excluded, Search};

@@ -112,11 +112,31 @@ impl Index {
     /// random. Exact search alone reads the rows in order or spends far longer per row than a
     /// TLB miss costs, so an index without a graph is left on small pages, sparing its build
     /// (a fit of the estimators) the copy into huge pages.
+    ///
+    /// Mapped pages belong to the file's page cache, not to this process: they get no advice.
     pub(crate) fn advise_huge_pages(&self) {
         if let Some(graph) = &self.graph {
-            memory::advise_huge_pages(self.points.as_slice());
-            memory::advise_huge_pages(graph.links());
+            if let Some(rows) = self.points.owned() {
+                memory::advise_huge_pages(rows);
+            }
+            if let Some(links) = graph.owned_links() {
+                memory::advise_huge_pages(links);
+            }
         }
+    }
+
+    /// Whether the rows and the lists are read in place from a memory-mapped file
+    /// ([`crate::persist::load_mapped`]): such an index is read-only.
+    pub fn is_mapped(&self) -> bool {
+        self.points.is_mapped() || self.graph.as_ref().is_some_and(Graph::is_mapped)
+    }
+
+    /// The error of `operation` on a mapped index, which nothing changes.
+    fn check_writable(&self, operation: &'static str) -> Result<()> {
+        if self.is_mapped() {
+            return Err(Error::ReadOnly { operation });
+        }
+        Ok(())
     }
 
     /// Appends the rows of `data` and links them into the graph, as if they had been inserted at
@@ -136,6 +156,7 @@ impl Index {
         labels: Option<Vec<u64>>,
         progress: &Progress,
     ) -> Result<u64> {
+        self.check_writable("add")?;
         if !data.len().is_multiple_of(self.dim()) {
             return Err(Error::DimensionMismatch {
                 expected: self.dim(),
@@ -190,6 +211,7 @@ impl Index {
     /// Marks the points `ids` removed: searches walk through them but never return them. All ids
     /// are checked before any is removed, so an error removes nothing.
     pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
+        self.check_writable("remove")?;
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
         let mut points = Vec::with_capacity(ids.len());
         for &id in ids {
@@ -242,6 +264,7 @@ impl Index {
     /// [`Index::compact`], reporting to `progress`. Once `progress` is cancelled it stops with
     /// [`Error::Interrupted`] and leaves the index as it was.
     pub fn compact_with_progress(&mut self, progress: &Progress) -> Result<Vec<u64>> {
+        self.check_writable("compact")?;
         let kept: Vec<u64> = (0..self.points.len() as u32)
             .filter(|&id| !self.removed.contains(id))
             .map(|id| self.id_of(id))

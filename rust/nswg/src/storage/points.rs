@@ -1,5 +1,7 @@
-//! The points of an index (or a batch of queries): rows of one contiguous `Vec<f32>`.
+//! The points of an index (or a batch of queries): rows of one contiguous buffer of `f32`,
+//! owned or mapped from a file.
 
+use super::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::sys::prefetch::prefetch_lines;
 
@@ -10,7 +12,7 @@ use crate::sys::prefetch::prefetch_lines;
 /// its observed prefix, so DTW compares series at their true lengths.
 #[derive(Debug, Clone)]
 pub(crate) struct Points {
-    data: Vec<f32>,
+    data: Buffer<f32>,
     dim: usize,
     /// True length of each row, present only when some row is shorter than `dim`.
     lengths: Option<Vec<u32>>,
@@ -23,49 +25,19 @@ impl Points {
     /// at least one observed value, in whole time steps of `padding` values (the channels of a
     /// multivariate series; `dim` is a multiple of it).
     pub(crate) fn new(data: Vec<f32>, dim: usize, padding: Option<usize>) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::ZeroDimension);
-        }
-        if !data.len().is_multiple_of(dim) {
-            return Err(Error::RaggedData {
-                len: data.len(),
-                dim,
-            });
-        }
-        let mut lengths = Vec::new();
-        let mut padded = false;
-        debug_assert!(padding.is_none_or(|step| step > 0 && dim.is_multiple_of(step)));
-        for (row, values) in data.chunks_exact(dim).enumerate() {
-            let len = match padding {
-                Some(step) => values
-                    .iter()
-                    .rposition(|v| !v.is_nan())
-                    .map_or(0, |last| (last + 1).next_multiple_of(step)),
-                None => dim,
-            };
-            if let Some(column) = values[..len].iter().position(|v| !v.is_finite()) {
-                let hint = match padding {
-                    Some(1) => " (only trailing NaN padding is allowed)",
-                    Some(_) => " (only trailing NaN padding, in whole time steps, is allowed)",
-                    None => "",
-                };
-                return Err(Error::NonFinite { row, column, hint });
-            }
-            if len == 0 {
-                return Err(Error::NonFinite {
-                    row,
-                    column: 0,
-                    hint: " (the whole row is NaN padding)",
-                });
-            }
-            padded |= len < dim;
-            lengths.push(len as u32);
-        }
-        Ok(Self {
-            data,
-            dim,
-            lengths: padded.then_some(lengths),
-        })
+        let mut check = RowsCheck::new(dim, padding)?;
+        check.push(&data, |_, _| Ok(()))?;
+        Ok(check.finish(data.into()))
+    }
+
+    /// Whether the rows are read in place from a mapped file rather than owned.
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.data.is_mapped()
+    }
+
+    /// The whole buffer if it is owned (not mapped).
+    pub(crate) fn owned(&self) -> Option<&[f32]> {
+        self.data.owned()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -86,12 +58,12 @@ impl Points {
             }
             (None, None) => {}
         }
-        self.data.extend(more.data);
+        self.data.to_mut().extend_from_slice(&more.data);
     }
 
     /// Drops the rows from `n` on.
     pub(crate) fn truncate(&mut self, n: usize) {
-        self.data.truncate(n * self.dim);
+        self.data.to_mut().truncate(n * self.dim);
         if let Some(lengths) = &mut self.lengths {
             lengths.truncate(n);
             if lengths.iter().all(|&len| len as usize == self.dim) {
@@ -108,7 +80,8 @@ impl Points {
             .iter()
             .flat_map(|&id| &self.data[id as usize * dim..(id as usize + 1) * dim])
             .copied()
-            .collect();
+            .collect::<Vec<f32>>()
+            .into();
         let lengths = self
             .lengths
             .as_ref()
@@ -123,7 +96,7 @@ impl Points {
 
     /// Bytes held: the values and the true lengths of padded rows.
     pub(crate) fn nbytes(&self) -> usize {
-        size_of_val(self.data.as_slice()) + self.lengths.as_ref().map_or(0, |l| 4 * l.len())
+        size_of_val(&*self.data) + self.lengths.as_ref().map_or(0, |l| 4 * l.len())
     }
 
     pub(crate) fn dim(&self) -> usize {
@@ -160,7 +133,7 @@ impl Points {
 
     /// The rows, padding included, to change in place.
     pub(crate) fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, f32> {
-        self.data.chunks_exact_mut(self.dim)
+        self.data.to_mut().chunks_exact_mut(self.dim)
     }
 
     /// The whole buffer, padding included.
@@ -210,6 +183,85 @@ impl Points {
     }
 }
 
+/// The checks of [`Points::new`] on rows that arrive in batches, as a file is read piece by
+/// piece: each row once, and the true lengths of padded rows kept for [`RowsCheck::finish`].
+pub(crate) struct RowsCheck {
+    dim: usize,
+    padding: Option<usize>,
+    lengths: Vec<u32>,
+    padded: bool,
+}
+
+impl RowsCheck {
+    pub(crate) fn new(dim: usize, padding: Option<usize>) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::ZeroDimension);
+        }
+        debug_assert!(padding.is_none_or(|step| step > 0 && dim.is_multiple_of(step)));
+        Ok(Self {
+            dim,
+            padding,
+            lengths: Vec::new(),
+            padded: false,
+        })
+    }
+
+    /// Checks the rows of `data`, the next ones, and calls `each(row, observed values)` on
+    /// each valid one, `row` counting from the first row ever pushed.
+    pub(crate) fn push(
+        &mut self,
+        data: &[f32],
+        mut each: impl FnMut(usize, &[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let dim = self.dim;
+        if !data.len().is_multiple_of(dim) {
+            return Err(Error::RaggedData {
+                len: data.len(),
+                dim,
+            });
+        }
+        for values in data.chunks_exact(dim) {
+            let row = self.lengths.len();
+            let len = match self.padding {
+                Some(step) => values
+                    .iter()
+                    .rposition(|v| !v.is_nan())
+                    .map_or(0, |last| (last + 1).next_multiple_of(step)),
+                None => dim,
+            };
+            if let Some(column) = values[..len].iter().position(|v| !v.is_finite()) {
+                let hint = match self.padding {
+                    Some(1) => " (only trailing NaN padding is allowed)",
+                    Some(_) => " (only trailing NaN padding, in whole time steps, is allowed)",
+                    None => "",
+                };
+                return Err(Error::NonFinite { row, column, hint });
+            }
+            if len == 0 {
+                return Err(Error::NonFinite {
+                    row,
+                    column: 0,
+                    hint: " (the whole row is NaN padding)",
+                });
+            }
+            self.padded |= len < dim;
+            self.lengths.push(len as u32);
+            each(row, &values[..len])?;
+        }
+        Ok(())
+    }
+
+    /// The points over `data`, which holds the rows pushed, in order.
+    pub(crate) fn finish(self, data: Buffer<f32>) -> Points {
+        debug_assert_eq!(data.len(), self.lengths.len() * self.dim);
+        Points {
+            data,
+            dim: self.dim,
+            lengths: self.padded.then_some(self.lengths),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +286,43 @@ mod tests {
         assert_eq!(points.first_same_rows(0), [0, 1, 0, 1, 4, 0]);
         assert_eq!(points.first_same_rows(2), [2, 3, 4, 2]);
         assert!(points.same_row(0, 5) && !points.same_row(4, 0) && !points.same_row(0, 1));
+    }
+
+    #[test]
+    fn rows_checked_in_pieces_are_checked_as_whole_ones() {
+        let nan = f32::NAN;
+        let data = vec![1., 2., 3., 4., nan, nan, 5., nan, nan, 6., 7., 8.];
+        let whole = Points::new(data.clone(), 3, Some(1)).unwrap();
+        let mut check = RowsCheck::new(3, Some(1)).unwrap();
+        let mut seen = Vec::new();
+        for piece in data.chunks(6) {
+            check
+                .push(piece, |row, values| {
+                    seen.push((row, values.len()));
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(seen, [(0, 3), (1, 1), (2, 1), (3, 3)]);
+        let pieces = check.finish(data.into());
+        assert_eq!(pieces.lengths, whole.lengths);
+        // An error names the row counted from the first piece.
+        let mut check = RowsCheck::new(2, None).unwrap();
+        check.push(&[1., 2., 3., 4.], |_, _| Ok(())).unwrap();
+        let err = check.push(&[5., f32::INFINITY], |_, _| Ok(())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NonFinite {
+                    row: 2,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = check.push(&[5.], |_, _| Ok(())).unwrap_err();
+        assert_eq!(err, Error::RaggedData { len: 1, dim: 2 });
     }
 
     #[test]
