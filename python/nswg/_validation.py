@@ -338,7 +338,8 @@ def as_filter(filter: Any, n_queries: int, single: bool) -> tuple[list[np.ndarra
         return None, False
     if isinstance(filter, np.ndarray) and filter.ndim == 2 and filter.dtype == np.bool_:
         per_query = list(filter)
-    elif isinstance(filter, (list, tuple)) and any(np.ndim(item) > 0 for item in filter):
+    elif isinstance(filter, (list, tuple)) and filter and np.ndim(filter[0]) > 0:
+        # A list of lists is one allow-list per query; a list of ints, one shared.
         per_query = list(filter)
     else:
         return [_allow(filter, name)], False

@@ -59,17 +59,13 @@ impl<'a> Excluded<'a> {
         self.removed.contains(id) || self.allowed.is_some_and(|a| !a.contains(id))
     }
 
-    /// Calls `f` on each point among the first `n` that a search may return, in increasing
-    /// id; under a filter only the allowed set is read, so a scan of a few allowed points
-    /// costs as few steps.
+    /// Calls `f` on each point among the first `n` (all of them: a filter's set holds no
+    /// more) that a search may return, in increasing id; under a filter only the allowed set
+    /// is read, so a scan of a few allowed points costs as few steps.
     fn for_each_returnable(&self, n: usize, f: impl FnMut(u32)) {
         let kept = |&id: &u32| !self.removed.contains(id);
         match self.allowed {
-            Some(allowed) => allowed
-                .iter()
-                .filter(|&id| id < n as u32)
-                .filter(kept)
-                .for_each(f),
+            Some(allowed) => allowed.iter().filter(kept).for_each(f),
             None => (0..n as u32).filter(kept).for_each(f),
         }
     }

@@ -458,30 +458,36 @@ impl Index {
             }),
             Filter::PerQuery(allows) => {
                 // Each is checked here, before any search; the sets are made per query.
-                let mut set = IdSet::default();
                 for allow in allows {
-                    self.fill(allow, &mut set)?;
+                    self.check_allow(allow)?;
                 }
                 Ok(Allowed::PerQuery(allows))
             }
         }
     }
 
-    /// Puts into `set` the rows `allow` allows. An unknown id is an error; a removed point's
-    /// is not (it is never returned anyway).
+    /// Whether `allow` names only points of this index (an unknown id is an error; a removed
+    /// point's is not, it is never returned anyway), or flags each of them.
+    fn check_allow(&self, allow: &Allow) -> Result<()> {
+        match allow {
+            Allow::Ids(ids) => ids.iter().try_for_each(|&id| self.point_of(id).map(drop)),
+            Allow::Mask(mask) if mask.len() != self.n_ids() => Err(Error::FilterMismatch {
+                expected: self.n_ids(),
+                received: mask.len(),
+            }),
+            Allow::Mask(_) => Ok(()),
+        }
+    }
+
+    /// Puts into `set` the rows `allow` allows, checked as by [`Index::check_allow`].
     pub(crate) fn fill(&self, allow: &Allow, set: &mut IdSet) -> Result<()> {
+        self.check_allow(allow)?;
         set.clear(self.n_ids());
         match allow {
             Allow::Ids(ids) => {
                 for &id in ids {
                     set.insert(self.point_of(id)?);
                 }
-            }
-            Allow::Mask(mask) if mask.len() != self.n_ids() => {
-                return Err(Error::FilterMismatch {
-                    expected: self.n_ids(),
-                    received: mask.len(),
-                })
             }
             Allow::Mask(mask) => {
                 for (point, _) in mask.iter().enumerate().filter(|(_, &allowed)| allowed) {
