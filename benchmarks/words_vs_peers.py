@@ -65,6 +65,8 @@ K = 10
 #: Beam widths swept by every graph library (ef, efSearch).
 EFS = (10, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 TARGETS = (0.90, 0.95, 0.99)
+#: nswg's curves: float32, then each quantization.
+OURS = ("nswg", "nswg-sq8", "nswg-rabitq4")
 #: Queries timed for exact search (it is slow; QPS does not depend on how many).
 EXACT_QUERIES = 1000
 
@@ -72,6 +74,7 @@ EXACT_QUERIES = 1000
 LIBS: dict[str, tuple[str, ...]] = {
     "nswg": ("nswg",),
     "nswg-sq8": ("nswg-sq8",),
+    "nswg-rabitq4": ("nswg-rabitq4",),
     "scann": ("scann",),
     "rabitqlib": ("rabitqlib-symqg",),
     "glass": ("glass-hnsw-sq8u",),
@@ -81,7 +84,7 @@ LIBS: dict[str, tuple[str, ...]] = {
     "nmslib": ("nmslib-sw-graph",),
     "exact": ("faiss-flat",),
 }
-DEFAULT_LIBS = "nswg,nswg-sq8,hnswlib,faiss,nmslib,scann,rabitqlib,glass,exact"
+DEFAULT_LIBS = "nswg,nswg-sq8,nswg-rabitq4,hnswlib,faiss,nmslib,scann,rabitqlib,glass,exact"
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +208,13 @@ class NswgSq8(Nswg):
     ) -> tuple[np.ndarray, float | None]:
         ids, _ = super().search(s, queries, threads)
         return ids, None  # its exact distances are the re-ranking only: not comparable
+
+
+class NswgRabitq4(NswgSq8):
+    """nswg walking the graph on 4-bit RaBitQ codes, re-ranking ``max(k, ef)`` points exactly."""
+
+    name = "nswg-rabitq4"
+    build_params = {**Nswg.build_params, "quantization": "rabitq4"}
 
 
 class Hnswlib(Library):
@@ -462,6 +472,7 @@ WORKERS: dict[str, type[Library]] = {
     for cls in (
         Nswg,
         NswgSq8,
+        NswgRabitq4,
         HnswlibM16,
         HnswlibM32,
         FaissHnsw,
@@ -776,12 +787,13 @@ def batch_speedup(
 
 def interpolate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(values at the target recalls per curve, nswg/peer ratios). Curves "nswg" and
-    "nswg-sq8" are the best of their n_searches settings, "scann" of its reorder depths."""
+    "nswg-sq8" and "nswg-rabitq4" are the best of their n_searches settings, "scann" of its reorder
+    depths."""
     curves: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r["setting"] != "exact":
             curves.setdefault(r["series"], []).append(r)
-    families = (("nswg", "nswg ns="), ("nswg-sq8", "nswg-sq8 ns="), ("scann", "scann "))
+    families = (*((name, f"{name} ns=") for name in OURS), ("scann", "scann "))
     best_of = {
         name: [r for r in rows if r["series"].startswith(prefix) and r["setting"] != "exact"]
         for name, prefix in families
@@ -804,14 +816,14 @@ def interpolate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, A
 
 
 def nswg_over_peers(at: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """QPS (and distance computations) of "nswg" and "nswg-sq8" at each target recall over each
-    peer's (scann's best reorder depth, not each one), and of "nswg-sq8" over "nswg"; keyed
-    "nswg / peer"."""
-    ours = [name for name in ("nswg", "nswg-sq8") if name in at]
+    """QPS (and distance computations) of each of nswg's curves (:data:`OURS`) at each target
+    recall over each peer's (scann's best reorder depth, not each one), and of each coded curve
+    over "nswg"; keyed "nswg / peer"."""
+    ours = [name for name in OURS if name in at]
     peers = [name for name in at if not name.startswith(("nswg", "scann "))]
     pairs = [(mine, peer) for mine in ours for peer in peers]
-    if len(ours) == 2:
-        pairs.append(("nswg-sq8", "nswg"))
+    if "nswg" in at:
+        pairs += [(mine, "nswg") for mine in ours if mine != "nswg"]
     ratios: dict[str, dict[str, float | None]] = {}
     for mine, peer in pairs:
         key = f"{mine} / {peer}"

@@ -49,6 +49,11 @@ def real_cases() -> dict[str, tuple[np.ndarray, np.ndarray, dict]]:
     return {
         "glove-cosine": (glove[:19_900], glove[19_900:], {"metric": "cosine"}),
         "glove-euclidean-sq8": (glove[:19_900], glove[19_900:], {"quantization": "sq8"}),
+        "glove-cosine-rabitq4": (
+            glove[:19_900],
+            glove[19_900:],
+            {"metric": "cosine", "quantization": "rabitq4"},
+        ),
         "ucr-euclidean": (gun, gun_q, {}),
         "ucr-dtw": (gun, gun_q[:40], {"metric": "dtw", "radius": 4}),
         "ucr-dtw-variable-length": (gestures, gestures_q[:20], {"metric": "dtw", "radius": 10}),

@@ -1,5 +1,6 @@
 """The portable kernels, forced with ``NSWG_SIMD=portable``, answer as the SIMD ones do: the
-float32 distances, DTW, and the estimates from 8-bit codes that a quantized index walks on.
+float32 distances, DTW, and the estimates from 8-bit and 4-bit codes that a quantized index
+walks on.
 
 A wheel for x86_64 runs on CPUs with and without AVX2: the core picks its kernels at run time.
 The variable is read once per process, so each set of kernels runs in a child process of its
@@ -34,6 +35,8 @@ cases = {
     "cosine": (words[:9000], words[9000:], {"metric": "cosine"}),
     "euclidean_sq8": (crop, crop_queries[:4000], {"quantization": "sq8"}),
     "cosine_sq8": (words[:9000], words[9000:], {"metric": "cosine", "quantization": "sq8"}),
+    "euclidean_rabitq4": (crop, crop_queries[:4000], {"quantization": "rabitq4"}),
+    "cosine_rabitq4": (words[:9000], words[9000:], {"metric": "cosine", "quantization": "rabitq4"}),
 }
 found = {"features": np.array(_core.simd_features(), dtype=str)}
 for name, (X, Q, options) in cases.items():

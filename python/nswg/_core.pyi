@@ -60,7 +60,7 @@ class Index:
         `None` meaning the full window, and so do `channels` (values per time step of a row,
         which holds the series time step after time step). `graph` is `(n_neighbors,
         max_degree)`, or `None` to link no graph (an index for exact search only).
-        `quantization` is `None` or "sq8".
+        `quantization` is `None`, "sq8" or "rabitq4".
         `progress(done, total)`, if given, is called with the points linked so far, about every
         50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
         `ids` (uint64, one per row, distinct) are the points' labels; `None` keeps the row
@@ -203,7 +203,7 @@ class Index:
 
     @property
     def quantization(self) -> str | None:
-        """The compressed code searches walk on: "sq8", or `None` for the float rows."""
+        """The compressed code searches walk on: "sq8", "rabitq4", or `None` for the float rows."""
 
     @property
     def nbytes(self) -> int:

@@ -19,8 +19,9 @@ from nswg import _core
 METRICS = ("euclidean", "cosine", "dtw")
 #: Other names accepted for them (scikit-learn's and faiss's spellings).
 ALIASES = {"l2": "euclidean", "cos": "cosine"}
-#: The compressed codes a graph search may walk on: ``None`` (the float32 rows) or ``"sq8"``.
-QUANTIZATIONS = (None, "sq8")
+#: The compressed codes a graph search may walk on: ``None`` (the float32 rows), ``"sq8"`` or
+#: ``"rabitq4"``.
+QUANTIZATIONS = (None, "sq8", "rabitq4")
 #: The metrics whose distances codes of the rows estimate.
 QUANTIZED_METRICS = ("euclidean", "cosine")
 

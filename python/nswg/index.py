@@ -298,15 +298,20 @@ class Index:
         window : float, optional
             The band as a fraction of the series length ``sz`` (the UCR archive's convention):
             ``radius = ceil(window * sz)``. Give ``radius`` or ``window``, not both.
-        quantization : {None, "sq8"}, default=None
+        quantization : {None, "sq8", "rabitq4"}, default=None
             The compressed code graph searches walk on (:data:`nswg.QUANTIZATIONS`). ``None``
             compares the float32 rows. ``"sq8"`` keeps one byte per value beside them (from
             each dimension's minimum in one step for all, the widest range over 255, trained on
             the rows given here; rows added later, and queries, are encoded with those ranges,
-            values outside them clamped), estimates the distances of the graph walk from the
-            codes in integer arithmetic, then re-ranks the ``max(k, ef)`` points found with exact
-            distances, so the distances returned are exact. The graph is built on the float32
-            rows either way, and exact searches never read the codes. Euclidean and cosine only.
+            values outside them clamped). ``"rabitq4"`` keeps half a byte per value and 8 bytes
+            per row: each row, centred on the mean of the rows given here and rotated at random
+            (from ``seed``), as its length and its direction on a grid of 16 levels per value,
+            with RaBitQ's estimator (Gao & Long, 2024); about half the memory of ``"sq8"``, with
+            coarser estimates, so it needs a larger ``ef`` for the same recall. Either way the
+            graph walk estimates distances from the codes in integer arithmetic, then re-ranks
+            the ``max(k, ef)`` points found with exact distances, so the distances returned are
+            exact. The graph is built on the float32 rows, and exact searches never read the
+            codes. Euclidean and cosine only.
         n_neighbors : int, default=16
             Neighbours linked to each inserted point, from 2 (with one, the graph falls apart
             into chains that a greedy search cannot navigate) to 4096. More give better recall
@@ -956,7 +961,8 @@ class Index:
 
     @property
     def quantization(self) -> str | None:
-        """The code graph searches walk on: ``"sq8"``, or ``None`` for the float32 rows."""
+        """The code graph searches walk on: ``"sq8"``, ``"rabitq4"``, or ``None`` for the float32
+        rows."""
         return self._core.quantization
 
     @property

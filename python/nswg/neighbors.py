@@ -361,7 +361,7 @@ class NearestNeighbors(_NeighborsBase):
     ef_construction : int, default=100
         Beam width of the searches that build the graph: larger builds a better graph, more
         slowly.
-    quantization : {None, "sq8"}, default=None
+    quantization : {None, "sq8", "rabitq4"}, default=None
         The compressed code the graph search walks on, as in :meth:`nswg.Index.build`
         (Euclidean and cosine); the neighbours returned are re-ranked exactly. An
         ``exact=True`` fit keeps no codes.
@@ -788,7 +788,7 @@ class KNeighborsClassifier(ClassifierMixin, _WeightedNeighborsBase):
     ef_construction : int, default=100
         Beam width of the searches that build the graph: larger builds a better graph, more
         slowly.
-    quantization : {None, "sq8"}, default=None
+    quantization : {None, "sq8", "rabitq4"}, default=None
         As in :class:`NearestNeighbors`.
     weights : {"uniform", "distance"} or callable, default="uniform"
         ``"uniform"``: each neighbour has one vote. ``"distance"``: votes weigh ``1 / d``, and

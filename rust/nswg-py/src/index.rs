@@ -63,10 +63,9 @@ fn filter(items: Option<Vec<Bound<'_, PyAny>>>, per_query: bool) -> PyResult<Fil
 fn quantization(name: Option<&str>) -> PyResult<Option<Quantization>> {
     match name {
         None => Ok(None),
-        Some("sq8") => Ok(Some(Quantization::Sq8)),
-        Some(name) => Err(PyValueError::new_err(format!(
-            "unknown quantization {name:?}"
-        ))),
+        Some(name) => Quantization::from_name(name)
+            .map(Some)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown quantization {name:?}"))),
     }
 }
 
@@ -170,7 +169,7 @@ impl PyIndex {
     /// `None` meaning the full window, and so do `channels` (values per time step of a row,
     /// which holds the series time step after time step). `graph` is `(n_neighbors,
     /// max_degree)`, or `None` to link no graph (an index for exact search only).
-    /// `quantization` is `None` or "sq8".
+    /// `quantization` is `None`, "sq8" or "rabitq4".
     /// `progress(done, total)`, if given, is called with the points linked so far, about every
     /// 50 ms and once at the end; Ctrl-C (or an exception from `progress`) stops the build.
     /// `ids` (uint64, one per row, distinct) are the points' labels; `None` keeps the row

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, Beam, Graph};
 use crate::metric::{self, Prepared, Space, WithSpace};
 use crate::progress::Progress;
-use crate::storage::{IdSet, Labels, Points, Sq8, Tombstones};
+use crate::storage::{Codes, IdSet, Labels, Points, Tombstones};
 use crate::sys::memory;
 use batch::{BatchSearch, RangeSearch};
 use options::at_least_one;
@@ -27,7 +27,7 @@ pub struct Index {
     /// What the metric keeps beside the rows (DTW's envelopes), in step with them.
     prepared: Prepared,
     /// The rows' codes, in step with them; `Some` exactly when `options.quantization` is.
-    codes: Option<Sq8>,
+    codes: Option<Codes>,
     /// `None` exactly when `options.graph` is.
     graph: Option<Graph>,
     /// The caller's ids of the points; `None` while they are the row numbers.
@@ -77,7 +77,7 @@ impl Index {
     pub(crate) fn from_parts(
         points: Points,
         graph: Option<Graph>,
-        codes: Option<Sq8>,
+        codes: Option<Codes>,
         options: IndexOptions,
         removed: Tombstones,
         build_distance_computations: u64,
@@ -87,8 +87,10 @@ impl Index {
         debug_assert_eq!(graph.is_some(), options.graph.is_some());
         let codes = options
             .quantization
-            .map(|Quantization::Sq8| codes.unwrap_or_else(|| Sq8::train(&points)));
-        debug_assert!(codes.as_ref().is_none_or(|c| c.len() == points.len()));
+            .map(|q| codes.unwrap_or_else(|| Codes::train(q, &points, options.seed)));
+        debug_assert!(codes.as_ref().is_none_or(
+            |c| c.len() == points.len() && Some(c.quantization()) == options.quantization
+        ));
         Ok(Self {
             prepared: Prepared::new(&options.metric, &points),
             codes,
@@ -364,7 +366,7 @@ impl Index {
     /// removal marks.
     pub fn nbytes(&self) -> usize {
         self.points.nbytes()
-            + self.codes.as_ref().map_or(0, Sq8::nbytes)
+            + self.codes.as_ref().map_or(0, Codes::nbytes)
             + self.graph.as_ref().map_or(0, Graph::nbytes)
             + self.removed.nbytes()
             + self.prepared.nbytes()
@@ -406,7 +408,7 @@ impl Index {
         &self.removed
     }
 
-    pub(crate) fn codes(&self) -> Option<&Sq8> {
+    pub(crate) fn codes(&self) -> Option<&Codes> {
         self.codes.as_ref()
     }
 

@@ -10,12 +10,24 @@ use crate::metric::Metric;
 pub enum Quantization {
     /// One byte per value, over a range per dimension trained on the rows at build time.
     Sq8,
+    /// Half a byte per value and 8 bytes per row: RaBitQ's estimator over 16 levels per value
+    /// of the rows centred on their mean and rotated at random.
+    Rabitq4,
 }
 
 impl Quantization {
+    /// Every quantization, in the order the API lists them.
+    pub const ALL: [Quantization; 2] = [Quantization::Sq8, Quantization::Rabitq4];
+
+    /// The quantization named `name` (as [`Quantization::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.name() == name)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Quantization::Sq8 => "sq8",
+            Quantization::Rabitq4 => "rabitq4",
         }
     }
 }

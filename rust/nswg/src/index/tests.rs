@@ -4,7 +4,7 @@ use crate::graph::{Beam, Excluded, GraphOptions, GraphStats, Search};
 use crate::metric::{
     self, dtw_squared_unbounded, Band, Cost, Metric, QueryDistance, Space, WithSpace,
 };
-use crate::storage::{Points, NO_LABEL};
+use crate::storage::{Codes, Points, NO_LABEL, ROUNDS};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -892,111 +892,143 @@ fn thread_counts_are_bounded_and_so_are_the_pools_kept() {
     }
 }
 
-fn sq8(metric: Metric) -> IndexOptions {
+fn coded(metric: Metric, quantization: Quantization) -> IndexOptions {
     IndexOptions {
-        quantization: Some(Quantization::Sq8),
+        quantization: Some(quantization),
         ..options(metric)
     }
 }
 
+/// The recall@10 a graph search at the default `ef` reaches on codes of each kind over the
+/// Gaussian-like rows of these tests: RaBitQ's 4 bits estimate more coarsely than 8.
+fn recall_floor(quantization: Quantization) -> f64 {
+    match quantization {
+        Quantization::Sq8 => 0.93,
+        Quantization::Rabitq4 => 0.9,
+    }
+}
+
 #[test]
-fn sq8_search_walks_on_codes_and_reranks_exactly() {
-    for (seed, metric) in [(31, Metric::Euclidean), (32, Metric::Cosine)] {
-        let (n, dim, k) = (3000, 24, 10);
-        let data = gaussian_like(n, dim, seed);
-        let plain = Index::build(data.clone(), dim, options(metric)).unwrap();
-        let coded = Index::build(data, dim, sq8(metric)).unwrap();
-        // The construction links on the exact rows: the graphs are the same.
-        assert_eq!(coded.graph(), plain.graph());
-        let queries = gaussian_like(200, dim, seed + 100);
-        let found = coded.search(queries.clone(), &query(k, false)).unwrap();
-        let exact = coded.search(queries.clone(), &query(k, true)).unwrap();
-        assert_eq!(
-            exact,
-            plain.search(queries.clone(), &query(k, true)).unwrap()
-        );
-        let r = recall(&found.ids, &exact.ids, k);
-        assert!(r >= 0.93, "{metric:?}: sq8 recall {r}");
-        // Exact distances count the re-ranking only: max(k, ef) per query.
-        assert!(found.n_distance_computations.iter().all(|&c| c <= 64));
-        assert!(found.n_code_distance_computations.iter().all(|&c| c > 64));
-        assert!(exact.n_code_distance_computations.iter().all(|&c| c == 0));
-        // Returned distances are the exact ones, in order.
-        let rows = metric.rows(queries, dim).unwrap();
-        for (q, (ids, distances)) in found
-            .ids
-            .chunks(k)
-            .zip(found.distances.chunks(k))
-            .enumerate()
-        {
-            assert!(distances.windows(2).all(|w| w[0] <= w[1]));
-            for (&id, &d) in ids.iter().zip(distances) {
-                let squared =
-                    metric::squared_euclidean(rows.row(q as u32), plain.points().row(id as u32));
-                let want = match metric {
-                    Metric::Cosine => 0.5 * squared,
-                    _ => squared.sqrt(),
-                };
-                assert_eq!(d, want.max(0.0), "query {q}, id {id}");
+fn coded_search_walks_on_codes_and_reranks_exactly() {
+    for quantization in Quantization::ALL {
+        for (seed, metric) in [(31, Metric::Euclidean), (32, Metric::Cosine)] {
+            let (n, dim, k) = (3000, 24, 10);
+            let data = gaussian_like(n, dim, seed);
+            let plain = Index::build(data.clone(), dim, options(metric)).unwrap();
+            let coded = Index::build(data, dim, coded(metric, quantization)).unwrap();
+            // The construction links on the exact rows: the graphs are the same.
+            assert_eq!(coded.graph(), plain.graph());
+            let queries = gaussian_like(200, dim, seed + 100);
+            let found = coded.search(queries.clone(), &query(k, false)).unwrap();
+            let exact = coded.search(queries.clone(), &query(k, true)).unwrap();
+            assert_eq!(
+                exact,
+                plain.search(queries.clone(), &query(k, true)).unwrap()
+            );
+            let r = recall(&found.ids, &exact.ids, k);
+            assert!(
+                r >= recall_floor(quantization),
+                "{metric:?}: {quantization:?} recall {r}"
+            );
+            // Exact distances count the re-ranking only: max(k, ef) per query.
+            assert!(found.n_distance_computations.iter().all(|&c| c <= 64));
+            assert!(found.n_code_distance_computations.iter().all(|&c| c > 64));
+            assert!(exact.n_code_distance_computations.iter().all(|&c| c == 0));
+            // Returned distances are the exact ones, in order.
+            let rows = metric.rows(queries, dim).unwrap();
+            for (q, (ids, distances)) in found
+                .ids
+                .chunks(k)
+                .zip(found.distances.chunks(k))
+                .enumerate()
+            {
+                assert!(distances.windows(2).all(|w| w[0] <= w[1]));
+                for (&id, &d) in ids.iter().zip(distances) {
+                    let squared = metric::squared_euclidean(
+                        rows.row(q as u32),
+                        plain.points().row(id as u32),
+                    );
+                    let want = match metric {
+                        Metric::Cosine => 0.5 * squared,
+                        _ => squared.sqrt(),
+                    };
+                    assert_eq!(d, want.max(0.0), "query {q}, id {id}");
+                }
             }
         }
     }
 }
 
 #[test]
-fn sq8_codes_follow_add_remove_compact_and_interruption() {
-    let (n, dim, k) = (1500, 16, 10);
-    let data = gaussian_like(n, dim, 41);
-    let mut index = Index::build(data[..1000 * dim].to_vec(), dim, sq8(Metric::Euclidean)).unwrap();
-    let trained = index.codes.as_ref().unwrap().clone();
-    let progress = Progress::new();
-    let stopped = cancel_at(&progress, 500, || {
-        index.add_with_progress(gaussian_like(8000, dim, 43), None, &progress)
-    });
-    assert_eq!(stopped, Err(Error::Interrupted));
-    assert_eq!(index.codes.as_ref(), Some(&trained));
-    index.add(data[1000 * dim..].to_vec()).unwrap();
-    let codes = index.codes.as_ref().unwrap();
-    assert_eq!(codes.len(), n);
-    // Added rows are encoded with the trained ranges, as one build over all of them would with
-    // the same ranges.
-    assert_eq!(&codes.codes()[..1000 * dim], trained.codes());
-    assert_eq!(codes.min(), trained.min());
-    let queries = gaussian_like(100, dim, 42);
-    let removed: Vec<u64> = (0..n as u64).step_by(3).collect();
-    index.remove(&removed).unwrap();
-    let found = index.search(queries.clone(), &query(k, false)).unwrap();
-    assert!(found.ids.iter().all(|&id| id % 3 != 0));
-    let exact = index.search(queries.clone(), &query(k, true)).unwrap();
-    assert!(recall(&found.ids, &exact.ids, k) >= 0.93);
-    let kept = index.compact().unwrap();
-    let codes = index.codes.as_ref().unwrap();
-    assert_eq!(codes.len(), kept.len());
-    // Compacting rebuilds: the codes are trained again on the rows kept.
-    assert_eq!(codes, &Sq8::train(index.points()));
-    let found = index.search(queries.clone(), &query(k, false)).unwrap();
-    let exact = index.search(queries, &query(k, true)).unwrap();
-    assert!(recall(&found.ids, &exact.ids, k) >= 0.93);
+fn codes_follow_add_remove_compact_and_interruption() {
+    for quantization in Quantization::ALL {
+        let (n, dim, k) = (1500, 16, 10);
+        let data = gaussian_like(n, dim, 41);
+        let options = coded(Metric::Euclidean, quantization);
+        let mut index = Index::build(data[..1000 * dim].to_vec(), dim, options).unwrap();
+        let trained = index.codes.as_ref().unwrap().clone();
+        let progress = Progress::new();
+        let stopped = cancel_at(&progress, 500, || {
+            index.add_with_progress(gaussian_like(8000, dim, 43), None, &progress)
+        });
+        assert_eq!(stopped, Err(Error::Interrupted));
+        assert_eq!(index.codes.as_ref(), Some(&trained));
+        index.add(data[1000 * dim..].to_vec()).unwrap();
+        let codes = index.codes.as_ref().unwrap();
+        assert_eq!(codes.len(), n);
+        // Added rows are encoded with what was trained on the first ones, not trained again.
+        let mut extended = trained.clone();
+        extended.extend(index.points(), 1000);
+        assert_eq!(codes, &extended);
+        let queries = gaussian_like(100, dim, 42);
+        let removed: Vec<u64> = (0..n as u64).step_by(3).collect();
+        index.remove(&removed).unwrap();
+        let found = index.search(queries.clone(), &query(k, false)).unwrap();
+        assert!(found.ids.iter().all(|&id| id % 3 != 0));
+        let exact = index.search(queries.clone(), &query(k, true)).unwrap();
+        assert!(recall(&found.ids, &exact.ids, k) >= recall_floor(quantization));
+        let kept = index.compact().unwrap();
+        let codes = index.codes.as_ref().unwrap();
+        assert_eq!(codes.len(), kept.len());
+        // Compacting rebuilds: the codes are trained again on the rows kept.
+        assert_eq!(
+            codes,
+            &Codes::train(quantization, index.points(), options.seed)
+        );
+        let found = index.search(queries.clone(), &query(k, false)).unwrap();
+        let exact = index.search(queries, &query(k, true)).unwrap();
+        assert!(recall(&found.ids, &exact.ids, k) >= recall_floor(quantization));
+    }
 }
 
 #[test]
-fn sq8_is_refused_under_dtw_and_counted_in_nbytes() {
+fn codes_are_refused_under_dtw_and_counted_in_nbytes() {
     let dtw = Metric::dtw(Band::Full);
-    assert_eq!(
-        Index::build(vec![1.0, 2.0], 2, sq8(dtw)).unwrap_err(),
-        Error::UnsupportedQuantization {
-            quantization: "sq8",
-            metric: "dtw"
-        }
-    );
     let (n, dim) = (500, 40);
     let data = gaussian_like(n, dim, 51);
     let plain = Index::build(data.clone(), dim, options(Metric::Euclidean)).unwrap();
-    let coded = Index::build(data, dim, sq8(Metric::Euclidean)).unwrap();
     let graph = plain.graph().unwrap().nbytes();
     assert_eq!(plain.nbytes(), 4 * n * dim + graph);
-    // The codes, padded to a whole block of 64 bytes, and a minimum and a step per dimension.
-    assert_eq!(coded.nbytes(), plain.nbytes() + n * dim + 24 + 8 * dim);
+    for quantization in Quantization::ALL {
+        assert_eq!(
+            Index::build(vec![1.0, 2.0], 2, coded(dtw, quantization)).unwrap_err(),
+            Error::UnsupportedQuantization {
+                quantization: quantization.name(),
+                metric: "dtw"
+            }
+        );
+        let options = coded(Metric::Euclidean, quantization);
+        let coded = Index::build(data.clone(), dim, options).unwrap();
+        let codes = match quantization {
+            // The codes, padded to a whole block of 64 bytes, and a minimum and a step per
+            // dimension.
+            Quantization::Sq8 => n * dim + 24 + 8 * dim,
+            // Per row 32 bytes of levels (40 values in a group of 64) and two factors; the
+            // centre and the rotation's signs.
+            Quantization::Rabitq4 => n * (32 + 8) + 4 * dim + 4 * ROUNDS * dim,
+        };
+        assert_eq!(coded.nbytes(), plain.nbytes() + codes, "{quantization:?}");
+    }
 }
 
 #[test]

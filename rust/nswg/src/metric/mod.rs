@@ -22,7 +22,7 @@ pub use dtw::{dtw, Band};
 pub(crate) use euclidean::squared_euclidean;
 
 use crate::error::{Error, Result};
-use crate::storage::{Points, Sq8};
+use crate::storage::{Codes, Points};
 use dtw::{Dtw, Envelopes};
 use euclidean::{Euclidean, Finish};
 use quantized::Quantized;
@@ -284,26 +284,26 @@ pub(crate) fn with_space<W: WithSpace>(
     metric: &Metric,
     points: &Points,
     prepared: &Prepared,
-    codes: Option<&Sq8>,
+    codes: Option<&Codes>,
     work: W,
 ) -> W::Output {
-    match (*metric, codes) {
-        (Metric::Euclidean, None) => work.run(&Euclidean::new(points, Finish::Euclidean)),
-        (Metric::Cosine, None) => work.run(&Euclidean::new(points, Finish::Cosine)),
-        (Metric::Euclidean, Some(codes)) => work.run(&Quantized::new(
-            Euclidean::new(points, Finish::Euclidean),
-            codes,
-        )),
-        (Metric::Cosine, Some(codes)) => work.run(&Quantized::new(
-            Euclidean::new(points, Finish::Cosine),
-            codes,
-        )),
+    let finish = match *metric {
+        Metric::Euclidean => Finish::Euclidean,
+        Metric::Cosine => Finish::Cosine,
         // The options refuse codes under DTW, whose distance no code of a row estimates.
-        (Metric::Dtw { band, channels }, _) => work.run(&Dtw::new(
-            points,
-            band,
-            channels,
-            prepared.envelopes.as_ref(),
-        )),
+        Metric::Dtw { band, channels } => {
+            return work.run(&Dtw::new(
+                points,
+                band,
+                channels,
+                prepared.envelopes.as_ref(),
+            ))
+        }
+    };
+    let exact = Euclidean::new(points, finish);
+    match codes {
+        None => work.run(&exact),
+        Some(Codes::Sq8(codes)) => work.run(&Quantized::new(exact, codes)),
+        Some(Codes::Rabitq4(codes)) => work.run(&Quantized::new(exact, codes)),
     }
 }

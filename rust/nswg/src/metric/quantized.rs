@@ -1,20 +1,20 @@
-//! Distances estimated from 8-bit codes ([`Sq8`]) for the graph walk, and exact ones from the
-//! float rows to re-rank what the walk found.
+//! Distances estimated from compressed codes ([`RowCodes`]: 8-bit scalar or 4-bit RaBitQ) for
+//! the graph walk, and exact ones from the float rows to re-rank what the walk found.
 
 use super::euclidean::{Euclidean, EuclideanQuery};
 use super::{Cost, QueryDistance, Space};
-use crate::storage::{CodeKernel, PreparedQuery, Sq8};
+use crate::storage::RowCodes;
 
 /// A Euclidean-ranked metric over the rows of an index and their codes, with the code kernel
 /// for this CPU.
-pub(super) struct Quantized<'a> {
+pub(super) struct Quantized<'a, C: RowCodes> {
     exact: Euclidean<'a>,
-    codes: &'a Sq8,
-    kernel: CodeKernel,
+    codes: &'a C,
+    kernel: C::Kernel,
 }
 
-impl<'a> Quantized<'a> {
-    pub(super) fn new(exact: Euclidean<'a>, codes: &'a Sq8) -> Self {
+impl<'a, C: RowCodes> Quantized<'a, C> {
+    pub(super) fn new(exact: Euclidean<'a>, codes: &'a C) -> Self {
         Self {
             exact,
             codes,
@@ -23,34 +23,34 @@ impl<'a> Quantized<'a> {
     }
 }
 
-impl Space for Quantized<'_> {
+impl<C: RowCodes> Space for Quantized<'_, C> {
     type Query<'s>
-        = QuantizedQuery<'s>
+        = QuantizedQuery<'s, C>
     where
         Self: 's;
 
-    fn query(&self) -> QuantizedQuery<'_> {
+    fn query(&self) -> QuantizedQuery<'_, C> {
         QuantizedQuery {
             exact: self.exact.query(),
             codes: self.codes,
             kernel: self.kernel,
-            prepared: PreparedQuery::default(),
+            prepared: C::Query::default(),
             code_distances: 0,
         }
     }
 }
 
 /// [`Quantized`] bound to one query.
-pub(super) struct QuantizedQuery<'a> {
+pub(super) struct QuantizedQuery<'a, C: RowCodes> {
     exact: EuclideanQuery<'a>,
-    codes: &'a Sq8,
-    kernel: CodeKernel,
+    codes: &'a C,
+    kernel: C::Kernel,
     /// The query as the kernel takes it.
-    prepared: PreparedQuery,
+    prepared: C::Query,
     code_distances: u64,
 }
 
-impl QueryDistance for QuantizedQuery<'_> {
+impl<C: RowCodes> QueryDistance for QuantizedQuery<'_, C> {
     const ESTIMATES: bool = true;
 
     fn set_query(&mut self, query: &[f32]) {
@@ -71,10 +71,7 @@ impl QueryDistance for QuantizedQuery<'_> {
     fn within(&mut self, id: u32, _bound: f32) -> Option<f32> {
         self.code_distances += 1;
         // SAFETY: the kernel is these codes' for this CPU, and the query was prepared by them.
-        Some(unsafe {
-            self.kernel
-                .estimate(self.codes, &self.prepared, self.codes.block(id))
-        })
+        Some(unsafe { self.codes.estimate(self.kernel, &self.prepared, id) })
     }
 
     #[inline]

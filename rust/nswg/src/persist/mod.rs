@@ -20,13 +20,14 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, LinksCheck};
 use crate::index::{Index, IndexOptions, Quantization, QueryOptions};
 use crate::metric::check_row_range;
-use crate::storage::{Buffer, Mapped, RowsCheck, Sq8, Tombstones};
+use crate::storage::{Buffer, Codes, Mapped, Rabitq4, RowsCheck, Sq8, Tombstones, ROUNDS};
 use header::{header_len, Header, HEADER_LEN};
 pub use header::{FORMAT_VERSION, MAGIC};
 
 /// The kinds of codes in the section of codes (version 2 on).
 const NO_CODES: u32 = 0;
 const SQ8_CODES: u32 = 1;
+const RABITQ4_CODES: u32 = 2;
 
 /// Values are converted to and from bytes through a buffer of this many bytes, so that neither
 /// writing nor reading holds a second copy of the vectors or the graph.
@@ -51,13 +52,20 @@ pub fn write_index<W: Write>(index: &Index, w: W) -> std::io::Result<()> {
         .collect();
     w.write_all(&(pairs.len() as u64 / 2).to_le_bytes())?;
     write_values(&mut w, &pairs, |x| x.to_le_bytes())?;
-    // Codes: their kind, then the ranges and the codes of an SQ8 index.
+    // Codes: their kind, then the ranges and the codes of an SQ8 index, or the centre, the
+    // rotation's signs and the codes of a RaBitQ one.
     match index.codes() {
         None => w.write_all(&NO_CODES.to_le_bytes())?,
-        Some(codes) => {
+        Some(Codes::Sq8(codes)) => {
             w.write_all(&SQ8_CODES.to_le_bytes())?;
             write_values(&mut w, codes.min(), |x| x.to_le_bytes())?;
             write_values(&mut w, codes.scale(), |x| x.to_le_bytes())?;
+            w.write_all(codes.codes())?;
+        }
+        Some(Codes::Rabitq4(codes)) => {
+            w.write_all(&RABITQ4_CODES.to_le_bytes())?;
+            write_values(&mut w, codes.center(), |x| x.to_le_bytes())?;
+            write_values(&mut w, codes.signs(), |x| x.to_le_bytes())?;
             w.write_all(codes.codes())?;
         }
     }
@@ -213,25 +221,40 @@ fn read_from<R: Read>(r: R, len: u64, place: Place<'_>) -> std::result::Result<I
         let quantization = match u32::from_le_bytes(kind) {
             NO_CODES => None,
             SQ8_CODES => Some(Quantization::Sq8),
+            RABITQ4_CODES => Some(Quantization::Rabitq4),
             _ => return Err(corrupt("unknown kind of codes")),
         };
         let bytes = match quantization {
             None => Some(0),
             Some(Quantization::Sq8) => n.checked_add(8).and_then(|b| b.checked_mul(dim)),
+            Some(Quantization::Rabitq4) => n
+                .checked_mul(Rabitq4::stride_of(dim))
+                .and_then(|b| b.checked_add(4 * (1 + ROUNDS) * dim)),
         };
         let whole = bytes.and_then(|b| promised.checked_add(b as u64));
         if whole.is_none_or(|w| w > len) {
             return Err(cut(whole, "its codes"));
         }
         promised = whole.expect("checked above");
-        if quantization.is_some() {
-            let min = read_values(&mut r, dim, f32::from_le_bytes)?;
-            let scale = read_values(&mut r, dim, f32::from_le_bytes)?;
-            let mut bytes = vec![0u8; n * dim];
-            r.read_exact(&mut bytes)?;
-            codes =
-                Some(Sq8::from_parts(dim, min, scale, bytes).ok_or_else(|| corrupt("bad codes"))?);
-        }
+        codes = match quantization {
+            None => None,
+            Some(Quantization::Sq8) => {
+                let min = read_values(&mut r, dim, f32::from_le_bytes)?;
+                let scale = read_values(&mut r, dim, f32::from_le_bytes)?;
+                let mut bytes = vec![0u8; n * dim];
+                r.read_exact(&mut bytes)?;
+                let codes = Sq8::from_parts(dim, min, scale, bytes);
+                Some(Codes::Sq8(codes.ok_or_else(|| corrupt("bad codes"))?))
+            }
+            Some(Quantization::Rabitq4) => {
+                let center = read_values(&mut r, dim, f32::from_le_bytes)?;
+                let signs = read_values(&mut r, ROUNDS * dim, f32::from_le_bytes)?;
+                let mut bytes = vec![0u8; n * Rabitq4::stride_of(dim)];
+                r.read_exact(&mut bytes)?;
+                let codes = Rabitq4::from_parts(dim, center, signs, bytes);
+                Some(Codes::Rabitq4(codes.ok_or_else(|| corrupt("bad codes"))?))
+            }
+        };
         let mut count = [0u8; 8];
         r.read_exact(&mut count)?;
         let count = u64::from_le_bytes(count);
@@ -253,7 +276,7 @@ fn read_from<R: Read>(r: R, len: u64, place: Place<'_>) -> std::result::Result<I
         return Err(corrupt("checksum mismatch: the file is corrupted"));
     }
     let options = IndexOptions {
-        quantization: codes.as_ref().map(|_| Quantization::Sq8),
+        quantization: codes.as_ref().map(Codes::quantization),
         ..header_options?
     };
     if marks.iter().any(|&m| m > 1) {
@@ -733,6 +756,52 @@ mod tests {
                 );
             }
             for len in [kind_at, kind_at + 3, kind_at + 4 + dim, bytes.len() - 5] {
+                assert!(read_index(&bytes[..len]).is_err(), "cut at {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn rabitq_codes_are_kept_by_a_round_trip_and_checked_on_load() {
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let mut index = sample_with(IndexOptions {
+                metric,
+                quantization: Some(Quantization::Rabitq4),
+                ..IndexOptions::default()
+            });
+            index.add(vec![3.0; 12]).unwrap();
+            let bytes = bytes_of(&index);
+            let back = read_index(&bytes).unwrap();
+            assert_eq!(back.options(), index.options());
+            assert_eq!(back.codes(), index.codes());
+            assert_eq!(answers(&back), answers(&index));
+            assert!(answers(&back).n_code_distance_computations[0] > 0);
+            assert_eq!(bytes_of(&back), bytes);
+            // The codes' section: kind, centre, signs, codes, then the count of labels and the
+            // checksum.
+            let (n, dim) = (index.n_ids(), index.dim());
+            let stride = Rabitq4::stride_of(dim);
+            let kind_at = bytes.len() - 4 - 8 - n * stride - 4 * ROUNDS * dim - 4 * dim - 4;
+            assert_eq!(bytes[kind_at..kind_at + 4], RABITQ4_CODES.to_le_bytes());
+            let codes_at = kind_at + 4 + 4 * (1 + ROUNDS) * dim;
+            for (at, value, why) in [
+                (kind_at + 4, f32::INFINITY.to_bits(), "bad codes"),
+                (kind_at + 4 + 4 * dim, 0.5f32.to_bits(), "bad codes"),
+                // The first row's length, then its factor.
+                (codes_at + stride - 8, (-1.0f32).to_bits(), "bad codes"),
+                (codes_at + stride - 4, f32::NAN.to_bits(), "bad codes"),
+            ] {
+                let mut bad = bytes.clone();
+                bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
+                let crc = crc32fast::hash(&bad[..bad.len() - 4]);
+                let end = bad.len() - 4;
+                bad[end..].copy_from_slice(&crc.to_le_bytes());
+                assert_eq!(
+                    read_index(&bad).unwrap_err(),
+                    Error::Corrupt(why.to_string())
+                );
+            }
+            for len in [kind_at + 4 + dim, codes_at + 1, bytes.len() - 5] {
                 assert!(read_index(&bytes[..len]).is_err(), "cut at {len}");
             }
         }
