@@ -721,13 +721,16 @@ mod tests {
 
     #[test]
     fn codes_are_kept_by_a_round_trip_and_checked_on_load() {
-        for metric in [Metric::Euclidean, Metric::Cosine] {
+        let kinds = [Metric::Euclidean, Metric::Cosine]
+            .into_iter()
+            .flat_map(|m| Quantization::ALL.map(|q| (m, q)));
+        for (metric, quantization) in kinds {
             let mut index = sample_with(IndexOptions {
                 metric,
-                quantization: Some(Quantization::Sq8),
+                quantization: Some(quantization),
                 ..IndexOptions::default()
             });
-            // Rows added after the build keep codes of the trained ranges, not retrained ones.
+            // Rows added after the build keep codes of what was trained, not trained again.
             index.add(vec![3.0; 12]).unwrap();
             let bytes = bytes_of(&index);
             let back = read_index(&bytes).unwrap();
@@ -736,20 +739,44 @@ mod tests {
             assert_eq!(answers(&back), answers(&index));
             assert!(answers(&back).n_code_distance_computations[0] > 0);
             assert_eq!(bytes_of(&back), bytes);
-            // The codes' section: kind, ranges, codes, then the count of labels and the checksum.
-            let dim = index.dim();
-            let kind_at = bytes.len() - 4 - 8 - index.n_ids() * dim - 8 * dim - 4;
-            assert_eq!(bytes[kind_at..kind_at + 4], SQ8_CODES.to_le_bytes());
-            for (at, value, why) in [
-                (kind_at, 7u32, "unknown kind of codes"),
-                (kind_at + 4 + 4 * dim, (-1.0f32).to_bits(), "bad codes"),
-                (kind_at + 4, f32::NAN.to_bits(), "bad codes"),
-            ] {
+            // The codes' section: kind, its parts, then the count of labels and the checksum.
+            let (n, dim) = (index.n_ids(), index.dim());
+            let (kind, parts, rows, corruptions) = match quantization {
+                // Ranges, then a byte per value.
+                Quantization::Sq8 => (
+                    SQ8_CODES,
+                    8 * dim,
+                    n * dim,
+                    vec![(4 + 4 * dim, (-1.0f32).to_bits()), (4, f32::NAN.to_bits())],
+                ),
+                // Centre and signs, then per row its levels and two factors: the first row's
+                // squared length and factor are corrupted.
+                Quantization::Rabitq4 => {
+                    let stride = Rabitq4::stride_of(dim);
+                    let codes = 4 + 4 * (1 + ROUNDS) * dim;
+                    (
+                        RABITQ4_CODES,
+                        4 * (1 + ROUNDS) * dim,
+                        n * stride,
+                        vec![
+                            (4, f32::INFINITY.to_bits()),
+                            (4 + 4 * dim, 0.5f32.to_bits()),
+                            (codes + stride - 8, (-1.0f32).to_bits()),
+                            (codes + stride - 4, f32::NAN.to_bits()),
+                        ],
+                    )
+                }
+            };
+            let kind_at = bytes.len() - 4 - 8 - rows - parts - 4;
+            assert_eq!(bytes[kind_at..kind_at + 4], kind.to_le_bytes());
+            let unknown = (kind_at, 7u32, "unknown kind of codes");
+            let bad_parts = corruptions
+                .into_iter()
+                .map(|(at, value)| (kind_at + at, value, "bad codes"));
+            for (at, value, why) in std::iter::once(unknown).chain(bad_parts) {
                 let mut bad = bytes.clone();
                 bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
-                let crc = crc32fast::hash(&bad[..bad.len() - 4]);
-                let end = bad.len() - 4;
-                bad[end..].copy_from_slice(&crc.to_le_bytes());
+                reseal(&mut bad);
                 assert_eq!(
                     read_index(&bad).unwrap_err(),
                     Error::Corrupt(why.to_string())
@@ -761,50 +788,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rabitq_codes_are_kept_by_a_round_trip_and_checked_on_load() {
-        for metric in [Metric::Euclidean, Metric::Cosine] {
-            let mut index = sample_with(IndexOptions {
-                metric,
-                quantization: Some(Quantization::Rabitq4),
-                ..IndexOptions::default()
-            });
-            index.add(vec![3.0; 12]).unwrap();
-            let bytes = bytes_of(&index);
-            let back = read_index(&bytes).unwrap();
-            assert_eq!(back.options(), index.options());
-            assert_eq!(back.codes(), index.codes());
-            assert_eq!(answers(&back), answers(&index));
-            assert!(answers(&back).n_code_distance_computations[0] > 0);
-            assert_eq!(bytes_of(&back), bytes);
-            // The codes' section: kind, centre, signs, codes, then the count of labels and the
-            // checksum.
-            let (n, dim) = (index.n_ids(), index.dim());
-            let stride = Rabitq4::stride_of(dim);
-            let kind_at = bytes.len() - 4 - 8 - n * stride - 4 * ROUNDS * dim - 4 * dim - 4;
-            assert_eq!(bytes[kind_at..kind_at + 4], RABITQ4_CODES.to_le_bytes());
-            let codes_at = kind_at + 4 + 4 * (1 + ROUNDS) * dim;
-            for (at, value, why) in [
-                (kind_at + 4, f32::INFINITY.to_bits(), "bad codes"),
-                (kind_at + 4 + 4 * dim, 0.5f32.to_bits(), "bad codes"),
-                // The first row's length, then its factor.
-                (codes_at + stride - 8, (-1.0f32).to_bits(), "bad codes"),
-                (codes_at + stride - 4, f32::NAN.to_bits(), "bad codes"),
-            ] {
-                let mut bad = bytes.clone();
-                bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
-                let crc = crc32fast::hash(&bad[..bad.len() - 4]);
-                let end = bad.len() - 4;
-                bad[end..].copy_from_slice(&crc.to_le_bytes());
-                assert_eq!(
-                    read_index(&bad).unwrap_err(),
-                    Error::Corrupt(why.to_string())
-                );
-            }
-            for len in [kind_at + 4 + dim, codes_at + 1, bytes.len() - 5] {
-                assert!(read_index(&bytes[..len]).is_err(), "cut at {len}");
-            }
-        }
+    /// Rewrites the checksum at the end of `bytes` to match the rest, so that a change to them
+    /// reaches the checks behind it.
+    fn reseal(bytes: &mut [u8]) {
+        let body = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_le_bytes());
     }
 
     /// Offsets where the sections of `bytes` begin: header, vectors, adjacency, marks, checksum.
@@ -1017,9 +1006,7 @@ mod tests {
             }
             // With a recomputed checksum the checks behind it are reached too.
             if rng.random_bool(0.7) && bytes.len() >= 4 {
-                let body = bytes.len() - 4;
-                let crc = crc32fast::hash(&bytes[..body]);
-                bytes[body..].copy_from_slice(&crc.to_le_bytes());
+                reseal(&mut bytes);
             }
             loaded += usize::from(check_any_bytes(&bytes));
         }
@@ -1122,9 +1109,7 @@ mod tests {
         // The first vector value starts right after the header; rewrite it and the checksum.
         let big = 1e30f32.to_le_bytes();
         bytes[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&big);
-        let body = bytes.len() - 4;
-        let crc = crc32fast::hash(&bytes[..body]);
-        bytes[body..].copy_from_slice(&crc.to_le_bytes());
+        reseal(&mut bytes);
         let err = read_index(&bytes).unwrap_err();
         assert!(
             matches!(&err, Error::Corrupt(m) if m.contains("range")),
@@ -1289,9 +1274,7 @@ mod tests {
             let mut bytes = seeds[i % seeds.len()].clone();
             mutate(&mut bytes, &mut rng);
             if rng.random_bool(0.7) && bytes.len() >= 4 {
-                let body = bytes.len() - 4;
-                let crc = crc32fast::hash(&bytes[..body]);
-                bytes[body..].copy_from_slice(&crc.to_le_bytes());
+                reseal(&mut bytes);
             }
             cases.push(bytes);
         }
