@@ -102,6 +102,8 @@ fn hadamard(x: &mut [f32]) {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Rabitq4 {
     dim: usize,
+    /// [`Rabitq4::stride_of`] `dim`, kept: a search asks for it at every estimate.
+    stride: usize,
     center: Vec<f32>,
     rotation: Rotation,
     /// Per row, [`Rabitq4::stride`] bytes: the levels in whole groups (zeros past `dim`), then
@@ -124,6 +126,7 @@ impl Rabitq4 {
         let center = sum.iter().map(|s| (s / n) as f32).collect();
         let mut codes = Self {
             dim,
+            stride: Self::stride_of(dim),
             center,
             rotation: Rotation::random(dim, seed),
             codes: Vec::new(),
@@ -152,6 +155,7 @@ impl Rabitq4 {
             });
         ok.then_some(Self {
             dim,
+            stride,
             center,
             rotation: Rotation { signs },
             codes,
@@ -163,8 +167,9 @@ impl Rabitq4 {
         dim.div_ceil(GROUP) * GROUP / 2 + FACTORS
     }
 
+    #[inline]
     fn stride(&self) -> usize {
-        Self::stride_of(self.dim)
+        self.stride
     }
 
     /// `dim` rounded up to whole groups: the length of a prepared query.
