@@ -116,6 +116,32 @@ def test_word_rows(short_run):
     # The shipped words at the default ef reach recall@10 >= 0.95 for a small share of the cost.
     assert recalls[1] >= 0.95 and costs[1] < 0.2 * n
     assert costs[0] < costs[1]
+    assert all(float(r["mean_code_distance_computations"]) == 0 for r in rows)
+
+
+@pytest.mark.parametrize("quantization", ["sq8", "rabitq4"])
+def test_word_rows_on_codes(tmp_path, quantization):
+    done = run(
+        "--datasets", "none", "--quantization", quantization.upper(),
+        "--word-queries", "200", "--word-sweep", "16,48",
+        "--no-plot", "--no-progress", "--out", str(tmp_path),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"graph search on {quantization} codes" in done.stdout
+    assert json.loads((tmp_path / "results.json").read_text())["words"]["quantization"] == (
+        quantization
+    )
+    rows = read_csv(tmp_path / "words.csv")
+    exact = next(r for r in rows if r["method"] == "exact")
+    # Exact search never reads the codes; the graph search walks on them and re-ranks
+    # max(k, ef) points exactly.
+    assert float(exact["recall"]) == 1.0 and float(exact["mean_code_distance_computations"]) == 0
+    graph = [r for r in rows if r["method"] == "graph"]
+    for r in graph:
+        assert float(r["mean_distance_computations"]) <= int(r["ef"])
+        assert float(r["mean_code_distance_computations"]) > int(r["ef"])
+    assert float(graph[1]["recall"]) >= 0.95
 
 
 def test_unknown_dataset_lists_the_available_ones(tmp_path):
@@ -162,6 +188,7 @@ def bad_options(tmp_path):
         (["--metrics", "euclidean,manhattan"], "--metrics"),
         (["--sweep", "8:0"], "--sweep"),
         (["--word-sweep", "x"], "--word-sweep"),
+        (["--quantization", "sq4"], "--quantization"),
         (["--datasets", "CBF,Nope"], "--datasets"),
     ]
 

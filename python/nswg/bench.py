@@ -101,6 +101,8 @@ class WordResult:
     k: int
     recall: float
     mean_distance_computations: float
+    #: Distances estimated from the codes per query (0 without codes, and for exact search).
+    mean_code_distance_computations: float
     percent_of_brute_force: float
     queries_per_second: float
     seconds: float
@@ -112,6 +114,8 @@ class WordBench:
     dim: int
     n_queries: int
     build_seconds: float
+    #: The codes the graph search walked on (:data:`nswg.QUANTIZATIONS`), None for float32.
+    quantization: str | None
     results: list[WordResult] = field(default_factory=list)
     probes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
@@ -223,10 +227,14 @@ def word_bench(
     probes: Iterable[str] = PROBE_WORDS,
     seed: int = 0,
     n_threads: int = 0,
+    quantization: str | None = None,
 ) -> WordBench:
     """Recall@k of the graph search against exact search under cosine distance.
 
     ``n_queries`` words chosen at random (seeded) are held out of the index and used as queries.
+    With ``quantization``, the graph search walks on codes of the rows (the exact search never
+    reads them): its exact distances are the re-ranking of the points found, and its estimates
+    are counted apart.
     """
     check_word_bench(len(vectors), n_queries, k)
     rng = np.random.default_rng(seed)
@@ -236,9 +244,11 @@ def word_bench(
     base_words = [w for w, kept in zip(words, keep) if kept]
     base, queries = vectors[keep], vectors[held_out]
     index, build_seconds = measure_seconds(
-        lambda: Index.build(base, metric="cosine", seed=seed, n_threads=n_threads)
+        lambda: Index.build(
+            base, metric="cosine", quantization=quantization, seed=seed, n_threads=n_threads
+        )
     )
-    out = WordBench(len(base), base.shape[1], len(queries), build_seconds)
+    out = WordBench(len(base), base.shape[1], len(queries), build_seconds, index.quantization)
 
     def line(method: str, setting: Setting | None, res: Any, seconds: float) -> WordResult:
         mean_cost = float(np.mean(res.n_distance_computations))
@@ -249,6 +259,7 @@ def word_bench(
             k=k,
             recall=recall_at_k(res.distances, truth.distances),
             mean_distance_computations=mean_cost,
+            mean_code_distance_computations=float(np.mean(res.n_code_distance_computations)),
             percent_of_brute_force=100.0 * mean_cost / len(base),
             queries_per_second=len(queries) / seconds,
             seconds=seconds,

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from nswg import bench, datasets
-from nswg._validation import non_negative_int, positive_int, thread_count
+from nswg._validation import (
+    QUANTIZATIONS,
+    non_negative_int,
+    positive_int,
+    quantization_name,
+    thread_count,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(str(s.ef) for s in bench.WORD_SWEEP),
         help="graph-search settings for word vectors (EF or EF:N_SEARCHES)",
     )
+    b.add_argument(
+        "--quantization",
+        default="none",
+        help="codes the word-vector graph search walks on: 'none' (float32), "
+        + ", ".join(repr(q) for q in QUANTIZATIONS if q is not None),
+    )
     b.add_argument("--out", default="bench-out", help="folder for the CSV, JSON and PNG files")
     b.add_argument("--no-plot", action="store_true", help="do not draw PNG plots")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -142,6 +154,7 @@ def run_bench(args: argparse.Namespace) -> int:
                         sweep=plan["word_sweep"],
                         seed=args.seed,
                         n_threads=args.threads,
+                        quantization=plan["quantization"],
                     )
                 except Exception as e:
                     log.error("nswg bench: the word vectors failed: %s", e)
@@ -201,6 +214,7 @@ class _Results:
                 "dim": words.dim,
                 "n_queries": words.n_queries,
                 "build_seconds": words.build_seconds,
+                "quantization": words.quantization,
                 "results": bench.as_records(words.results),
                 "probes": words.probes,
             }
@@ -249,6 +263,14 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_test is not None:
         option("--max-test", lambda: positive_int(args.max_test, "the number of test series"))
     option("--word-queries", lambda: positive_int(args.word_queries, "the number of queries"))
+    quantization = option(
+        "--quantization",
+        lambda: (
+            None
+            if args.quantization.strip().lower() == "none"
+            else quantization_name(args.quantization, "cosine")
+        ),
+    )
     option("--seed", lambda: non_negative_int(args.seed, "the seed"))
     option("--threads", lambda: thread_count(args.threads, "the number of threads"))
     if args.ucr_root is not None:
@@ -265,6 +287,7 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
         "tasks": [(name, metric) for name in names for metric in metrics],
         "sweep": sweep,
         "word_sweep": word_sweep,
+        "quantization": quantization,
         "words": words,
         "out": out,
     }
@@ -347,18 +370,22 @@ def ucr_table(lines: Sequence[bench.UcrResult]) -> str:
 
 
 def word_table(words: bench.WordBench) -> str:
-    head = f"{'method':<16}{'recall@10':>10}{'dist/query':>12}{'% brute':>9}{'QPS':>10}"
+    coded = words.quantization is not None
+    head = f"{'method':<16}{'recall@10':>10}{'dist/query':>12}{'% brute':>9}"
+    head += f"{'codes/query':>13}" * coded + f"{'QPS':>10}"
+    codes = f", graph search on {words.quantization} codes" if coded else ""
     rows = [
         f"\nWord vectors: {words.n_words} words x {words.dim}, cosine, {words.n_queries} held-out "
-        f"query words, build {words.build_seconds:.1f} s",
+        f"query words{codes}, build {words.build_seconds:.1f} s",
         head,
         "-" * len(head),
     ]
     for x in words.results:
         method = "exact" if x.method == "exact" else f"ef={x.ef},ns={x.n_searches}"
+        estimates = f"{x.mean_code_distance_computations:>13.0f}" * coded
         rows.append(
             f"{method:<16}{x.recall:>10.4f}{x.mean_distance_computations:>12.0f}"
-            f"{x.percent_of_brute_force:>8.2f}%{x.queries_per_second:>10.0f}"
+            f"{x.percent_of_brute_force:>8.2f}%{estimates}{x.queries_per_second:>10.0f}"
         )
     for word, near in words.probes.items():
         rows.append(f"  {word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in near))
