@@ -27,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
-use super::Points;
+use super::{round_half_away, Points};
 use crate::sys::cpu::features;
 use crate::sys::prefetch::prefetch_lines;
 
@@ -40,8 +40,11 @@ pub(crate) const ROUNDS: usize = 4;
 /// into the group's 64 levels in order with a mask and a shift.
 const GROUP: usize = 64;
 
-/// Scalings of the direction tried for the grid vector that best aligns with it.
-const SCALINGS: usize = 64;
+/// Scalings of the direction tried for the grid vector that best aligns with it, evenly spaced
+/// up to where its largest value reaches the top level; then as many steps of a finer sweep on
+/// each side of the best of them, `REFINE` to a coarse step.
+const SCALINGS: usize = 16;
+const REFINE: usize = 8;
 
 /// Bytes of the two factors after the levels of a row: `|r|^2` and `-2 |r| / <g, o>`.
 const FACTORS: usize = 8;
@@ -207,27 +210,37 @@ impl Rabitq4 {
             return;
         }
         let norm = norm2.sqrt();
-        let largest = r.iter().fold(0.0f32, |m, v| m.max(v.abs())) / norm;
-        // The grid vector of direction `o` at scaling `s` has `floor(s o_j) + 0.5`, clamped to
-        // the 16 levels; from near 0 (every level at +-0.5: 1-bit RaBitQ) to where the largest
-        // value reaches the top level.
-        let level = |s: f32, v: f32| (((s * v / norm).floor() + 8.0).clamp(0.0, 15.0)) as u8;
-        let mut best = (f32::NEG_INFINITY, 0.0f32, 0.0f32);
-        for step in 1..=SCALINGS {
-            let s = 8.0 / largest * step as f32 / SCALINGS as f32;
+        // The direction `o`, in place.
+        for v in r.iter_mut() {
+            *v /= norm;
+        }
+        let o = &r[..];
+        let largest = o.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // The grid vector of `o` at scaling `s` has `floor(s o_j) + 0.5`, clamped to the 16
+        // levels; a truncation of the value made non-negative floors it, without the maths
+        // library's `floor`. Scalings run from near 0 (every level at +-0.5: 1-bit RaBitQ) to
+        // where the largest value reaches the top level.
+        let level = |s: f32, v: f32| (s * v + 8.0).clamp(0.0, 15.0) as u8;
+        // (cos(g, o), s, <g, o>) at scaling `s`.
+        let aligned = |s: f32| {
             let (mut dot, mut sq) = (0.0f32, 0.0f32);
-            for &v in r.iter() {
+            for &v in o {
                 let g = f32::from(level(s, v)) - 7.5;
                 dot += g * v;
                 sq += g * g;
             }
-            let cos = dot / (norm * sq.sqrt());
-            if cos > best.0 {
-                best = (cos, s, dot / norm);
-            }
-        }
-        let (_, s, aligned) = best;
-        for (j, &v) in r.iter().enumerate() {
+            (dot / sq.sqrt(), s, dot)
+        };
+        let better = |a: (f32, f32, f32), b: (f32, f32, f32)| if b.0 > a.0 { b } else { a };
+        // A coarse sweep of the scalings, then a fine one around the best of it.
+        let width = 8.0 / largest / SCALINGS as f32;
+        let coarse = (1..=SCALINGS).map(|i| aligned(width * i as f32));
+        let best = coarse.fold((f32::NEG_INFINITY, 0.0, 0.0), better);
+        let fine = (-(REFINE as i32) + 1..REFINE as i32)
+            .filter(|&i| i != 0)
+            .map(|i| aligned(best.1 + width * i as f32 / REFINE as f32));
+        let (_, s, aligned) = fine.fold(best, better);
+        for (j, &v) in o.iter().enumerate() {
             let (byte, shift) = slot(j);
             levels[byte] |= level(s, v) << shift;
         }
@@ -300,7 +313,7 @@ impl Rabitq4 {
         prepared.levels.clear();
         prepared.levels.extend(rotated.iter().map(|&v| {
             if delta > 0.0 {
-                (v / delta).round() as i8
+                round_half_away(v / delta) as i8
             } else {
                 0
             }

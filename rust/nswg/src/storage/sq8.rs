@@ -16,7 +16,7 @@
 //! By the triangle inequality an estimate is within [`Sq8::error_bound`] of the exact
 //! distance, for rows and queries in the trained range.
 
-use super::Points;
+use super::{round_half_away, Points};
 use crate::sys::cpu::features;
 use crate::sys::prefetch::prefetch_lines;
 
@@ -118,8 +118,8 @@ impl Sq8 {
         for row in rows.chunks_exact(self.dim) {
             for ((&x, &lo), &s) in row.iter().zip(&self.min).zip(&self.scale) {
                 // A constant dimension has scale 0: every value is its minimum, code 0.
-                let c = if s > 0.0 { ((x - lo) / s).round() } else { 0.0 };
-                self.codes.push(c.clamp(0.0, LEVELS) as u8);
+                self.codes
+                    .push(if s > 0.0 { encode((x - lo) / s) } else { 0 });
             }
         }
         self.codes
@@ -244,7 +244,7 @@ impl Sq8 {
 
 /// A value in steps from its dimension's minimum as its code: rounded, clamped to `0..=255`.
 fn encode(steps: f32) -> u8 {
-    steps.round().clamp(0.0, LEVELS) as u8
+    round_half_away(steps).clamp(0, LEVELS as i32) as u8
 }
 
 /// A query in the form the code kernels take, made by [`Sq8::prepare_query`]; its buffers are
